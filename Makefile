@@ -1,0 +1,24 @@
+# Thin wrapper around CMake. `make` builds build/bin/tern and libtern (static + shared).
+BUILD ?= build
+JOBS  ?= $(shell nproc)
+
+.PHONY: all test deps model demo clean
+
+all:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@bash scripts/setup-deps.sh
+
+model:
+	@bash scripts/fetch-model.sh
+
+test: all
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo: deps all model
+	@$(BUILD)/bin/tern run --chat --temp 0 -n 96 -p "What is the capital of France? Answer in two sentences."
+
+clean:
+	rm -rf $(BUILD)

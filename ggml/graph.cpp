@@ -1,0 +1,165 @@
+// graph.cpp — tensor helpers and graph builders. Builders check shapes with asserts: a shape
+// mismatch here is a bug in model code, never a property of user input (loaders check that).
+#include "tensor.h"
+
+#include <cassert>
+
+namespace tern {
+
+const char *op_name(op o) {
+    static const char *names[] = {"none", "view", "get_rows", "mul_mat", "add", "mul",
+                                  "rms_norm", "rope", "silu_mul", "kv_store", "attention"};
+    return (int)o < (int)op::count_ ? names[(int)o] : "?";
+}
+
+int64_t tensor_nelements(const tensor *t) { return t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]; }
+int64_t tensor_nrows(const tensor *t) { return t->ne[1] * t->ne[2] * t->ne[3]; }
+size_t tensor_nbytes(const tensor *t) { return t->nb[1] * (size_t)tensor_nrows(t); }
+
+bool tensor_is_contiguous(const tensor *t) {
+    return t->nb[0] == type_get(t->ttype)->type_size && t->nb[1] == row_size(t->ttype, t->ne[0]) &&
+           t->nb[2] == t->nb[1] * t->ne[1] && t->nb[3] == t->nb[2] * t->ne[2];
+}
+
+void tensor_set_shape(tensor *t, type ty, int n_dims, const int64_t *ne) {
+    t->ttype = ty;
+    for (int d = 0; d < 4; d++) t->ne[d] = d < n_dims ? ne[d] : 1;
+    t->nb[0] = type_get(ty)->type_size;
+    t->nb[1] = row_size(ty, t->ne[0]);
+    t->nb[2] = t->nb[1] * t->ne[1];
+    t->nb[3] = t->nb[2] * t->ne[2];
+}
+
+tensor *graph::new_tensor(type ty, int n_dims, const int64_t *ne, const char *name) {
+    pool_.emplace_back();
+    tensor *t = &pool_.back();
+    tensor_set_shape(t, ty, n_dims, ne);
+    t->name = name;
+    return t;
+}
+tensor *graph::new_tensor_1d(type ty, int64_t ne0, const char *name) { return new_tensor(ty, 1, &ne0, name); }
+tensor *graph::new_tensor_2d(type ty, int64_t ne0, int64_t ne1, const char *name) {
+    const int64_t ne[2] = {ne0, ne1};
+    return new_tensor(ty, 2, ne, name);
+}
+
+tensor *graph::new_node(op o, type ty, int n_dims, const int64_t *ne) {
+    tensor *t = new_tensor(ty, n_dims, ne);
+    t->kind = o;
+    nodes_.push_back(t);
+    return t;
+}
+
+tensor *graph::get_rows(tensor *table, tensor *ids) {
+    assert(ids->ttype == type::i32);
+    const int64_t ne[2] = {table->ne[0], ids->ne[0]};
+    tensor *t = new_node(op::get_rows, type::f32, 2, ne);
+    t->src[0] = table;
+    t->src[1] = ids;
+    return t;
+}
+
+tensor *graph::mul_mat(tensor *w, tensor *x) {
+    assert(w->ne[0] == x->ne[0] && x->ttype == type::f32);
+    const int64_t ne[2] = {w->ne[1], tensor_nrows(x)};
+    tensor *t = new_node(op::mul_mat, type::f32, 2, ne);
+    t->src[0] = w;
+    t->src[1] = x;
+    return t;
+}
+
+tensor *graph::add(tensor *a, tensor *b) {
+    assert(a->ne[0] == b->ne[0] && (tensor_nrows(b) == 1 || tensor_nrows(b) == tensor_nrows(a)));
+    tensor *t = new_node(op::add, type::f32, 4, a->ne);
+    t->src[0] = a;
+    t->src[1] = b;
+    return t;
+}
+
+tensor *graph::mul(tensor *a, tensor *b) {
+    assert(a->ne[0] == b->ne[0] && (tensor_nrows(b) == 1 || tensor_nrows(b) == tensor_nrows(a)));
+    tensor *t = new_node(op::mul, type::f32, 4, a->ne);
+    t->src[0] = a;
+    t->src[1] = b;
+    return t;
+}
+
+tensor *graph::rms_norm(tensor *x, float eps) {
+    tensor *t = new_node(op::rms_norm, type::f32, 4, x->ne);
+    t->src[0] = x;
+    t->fparams[0] = eps;
+    return t;
+}
+
+tensor *graph::rope(tensor *x, tensor *pos, int n_rot, float base, int mode) {
+    assert(pos->ttype == type::i32 && pos->ne[0] == x->ne[2] && n_rot <= x->ne[0] && n_rot % 2 == 0);
+    tensor *t = new_node(op::rope, type::f32, 4, x->ne);
+    t->src[0] = x;
+    t->src[1] = pos;
+    t->iparams[0] = n_rot;
+    t->iparams[1] = mode;
+    t->fparams[0] = base;
+    return t;
+}
+
+tensor *graph::silu_mul(tensor *gate, tensor *up) {
+    assert(tensor_nelements(gate) == tensor_nelements(up));
+    tensor *t = new_node(op::silu_mul, type::f32, 4, gate->ne);
+    t->src[0] = gate;
+    t->src[1] = up;
+    return t;
+}
+
+tensor *graph::kv_store(tensor *src, tensor *cache, int64_t pos0) {
+    assert(src->ne[0] == cache->ne[0] && pos0 + tensor_nrows(src) <= cache->ne[1]);
+    // The node aliases the cache: its "result" is the cache itself, so it needs no memory.
+    tensor *t = new_node(op::kv_store, cache->ttype, 4, cache->ne);
+    t->src[0] = src;
+    t->src[1] = cache;
+    t->view_src = cache;
+    t->iparams[0] = (int32_t)pos0;
+    return t;
+}
+
+tensor *graph::attention(tensor *q, tensor *k_cache, tensor *v_cache, tensor *k_dep, tensor *v_dep,
+                         int n_head_kv, int64_t pos0, float scale) {
+    assert(q->ne[0] * n_head_kv == k_cache->ne[0] && q->ne[1] % n_head_kv == 0);
+    const int64_t ne[2] = {q->ne[0] * q->ne[1], q->ne[2]};
+    tensor *t = new_node(op::attention, type::f32, 2, ne);
+    t->src[0] = q;
+    t->src[1] = k_dep ? k_dep : k_cache;
+    t->src[2] = v_dep ? v_dep : v_cache;
+    t->iparams[0] = n_head_kv;
+    t->iparams[1] = (int32_t)pos0;
+    t->fparams[0] = scale;
+    return t;
+}
+
+tensor *graph::reshape(tensor *x, int n_dims, const int64_t *ne) {
+    assert(tensor_is_contiguous(x));
+    tensor *t = new_node(op::view, x->ttype, n_dims, ne);
+    assert(tensor_nelements(t) == tensor_nelements(x));
+    t->src[0] = x;
+    t->view_src = x;
+    return t;
+}
+tensor *graph::reshape_2d(tensor *x, int64_t ne0, int64_t ne1) {
+    const int64_t ne[2] = {ne0, ne1};
+    return reshape(x, 2, ne);
+}
+tensor *graph::reshape_3d(tensor *x, int64_t ne0, int64_t ne1, int64_t ne2) {
+    const int64_t ne[3] = {ne0, ne1, ne2};
+    return reshape(x, 3, ne);
+}
+
+tensor *graph::view_cols(tensor *x, int64_t first, int64_t n) {
+    assert(first + n <= x->ne[1]);
+    const int64_t ne[2] = {x->ne[0], n};
+    tensor *t = new_node(op::view, x->ttype, 2, ne);
+    t->src[0] = x;
+    t->view_src = x;
+    t->view_offset = (size_t)first * x->nb[1];
+    return t;
+}
+
+} // namespace tern

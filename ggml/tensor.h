@@ -1,0 +1,96 @@
+// tensor.h — tensors and compute graphs.
+//
+// A tensor has a type, up to 4 dims `ne` (ne[0] innermost, the row length) and byte strides
+// `nb`, plus the op that produces it and its sources. Leaves (op::none) are weights, inputs or
+// caches whose `data` the caller sets; op nodes get `data` from the memory planner (plan.h).
+// Views share their source's memory. A graph owns its tensors; nodes are kept in creation order,
+// which is a valid execution order because a node can only name tensors that already exist.
+#pragma once
+
+#include "type-table.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+namespace tern {
+
+enum class op : uint8_t {
+    none,      // leaf: weight, input or cache
+    view,      // reshape/row-slice of src[0]; no compute
+    get_rows,  // src0 [E, V] any type, src1 [M] i32 -> [E, M] f32
+    mul_mat,   // src0 [K, N] weight, src1 [K, M] f32 -> [N, M] f32 (y = W x for each column)
+    add,       // src0 [E, M] + src1 [E, M] (or [E], broadcast)
+    mul,       // src0 [E, M] * src1 [E, M] (or [E], broadcast)
+    rms_norm,  // src0 [E, M] -> x / sqrt(mean(x^2) + eps); fparams[0] = eps
+    rope,      // src0 [D, H, M] f32, src1 [M] i32 positions; iparams: n_rot, mode; fparams: base
+    silu_mul,  // silu(src0) * src1, same shapes
+    kv_store,  // copy src0 [C, M] f32 into rows pos0..pos0+M of cache src1 [C, n_ctx]; iparams[0] = pos0
+    attention, // src0 q [D, H, M], src1 k cache, src2 v cache [D*Hkv, n_ctx]; see iparams below
+    count_,
+};
+const char *op_name(op o);
+
+enum tensor_flags : uint32_t {
+    tensor_flag_input = 1,  // written by the caller before compute
+    tensor_flag_output = 2, // read by the caller after compute: never reused by the planner
+};
+
+struct tensor {
+    type ttype = type::f32;
+    int64_t ne[4] = {1, 1, 1, 1}; // elements per dim
+    size_t nb[4] = {0, 0, 0, 0};  // bytes per step in each dim
+    op kind = op::none;
+    tensor *src[4] = {nullptr, nullptr, nullptr, nullptr};
+    int32_t iparams[8] = {};
+    float fparams[4] = {};
+    void *data = nullptr;
+    tensor *view_src = nullptr; // for op::view: the tensor whose memory this aliases
+    size_t view_offset = 0;
+    uint32_t flags = 0;
+    std::string name;
+};
+
+int64_t tensor_nelements(const tensor *t);
+int64_t tensor_nrows(const tensor *t);
+size_t tensor_nbytes(const tensor *t);
+bool tensor_is_contiguous(const tensor *t);
+void tensor_set_shape(tensor *t, type ty, int n_dims, const int64_t *ne);
+
+// Graph: an arena of tensors plus the op nodes in execution order, and builders for each op.
+class graph {
+  public:
+    tensor *new_tensor(type ty, int n_dims, const int64_t *ne, const char *name = "");
+    tensor *new_tensor_1d(type ty, int64_t ne0, const char *name = "");
+    tensor *new_tensor_2d(type ty, int64_t ne0, int64_t ne1, const char *name = "");
+
+    tensor *get_rows(tensor *table, tensor *ids);
+    tensor *mul_mat(tensor *w, tensor *x);
+    tensor *add(tensor *a, tensor *b);
+    tensor *mul(tensor *a, tensor *b);
+    tensor *rms_norm(tensor *x, float eps);
+    tensor *rope(tensor *x, tensor *pos, int n_rot, float base, int mode);
+    tensor *silu_mul(tensor *gate, tensor *up);
+    tensor *kv_store(tensor *src, tensor *cache, int64_t pos0);
+    // q [D, H, M]; caches [D*Hkv, n_ctx]; keys 0..pos0+i visible to token i; n_kv = pos0 + M.
+    tensor *attention(tensor *q, tensor *k_cache, tensor *v_cache, tensor *k_dep, tensor *v_dep,
+                      int n_head_kv, int64_t pos0, float scale);
+    // Contiguous reshape (shares memory).
+    tensor *reshape(tensor *x, int n_dims, const int64_t *ne);
+    tensor *reshape_2d(tensor *x, int64_t ne0, int64_t ne1);
+    tensor *reshape_3d(tensor *x, int64_t ne0, int64_t ne1, int64_t ne2);
+    // Columns [first, first+n) of a 2-D tensor (a view of whole rows).
+    tensor *view_cols(tensor *x, int64_t first, int64_t n);
+
+    void mark_output(tensor *t) { t->flags |= tensor_flag_output; }
+    const std::vector<tensor *> &nodes() const { return nodes_; }
+
+  private:
+    tensor *new_node(op o, type ty, int n_dims, const int64_t *ne);
+    std::deque<tensor> pool_;
+    std::vector<tensor *> nodes_;
+};
+
+} // namespace tern

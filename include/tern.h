@@ -1,0 +1,201 @@
+/* tern.h — the public C API of libtern (C99). The only header an embedding program needs.
+ *
+ * Conventions
+ *  - Opaque handles: tern_model, tern_context, tern_sampler. Every init or load function has a matching free;
+ *    the caller owns what it created and frees it (free functions accept NULL).
+ *  - Errors: functions return tern_status (TERN_OK = 0) or a documented sentinel; the text of the
+ *    last error on the calling thread is tern_last_error(). No exceptions cross this API and
+ *    nothing aborts the process on bad input.
+ *  - Thread-safety: a tern_model is immutable after loading and may be shared by any number of
+ *    threads and contexts. A tern_context or tern_sampler must be used by one thread at a time.
+ *    Functions taking only a model are thread-safe.
+ */
+#ifndef TERN_H
+#define TERN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define TERN_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define TERN_API __attribute__((visibility("default")))
+#else
+#define TERN_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TERN_ABI_VERSION 0
+
+typedef int32_t tern_token;
+#define TERN_TOKEN_NULL (-1)
+
+typedef enum tern_status {
+    TERN_OK = 0,
+    TERN_ERR_INVALID_ARGUMENT = 1, /* a NULL handle, a bad parameter, a token id out of range */
+    TERN_ERR_IO = 2,               /* the file cannot be opened, read or mapped */
+    TERN_ERR_BAD_FORMAT = 3,       /* the file is not a valid GGUF, is truncated or inconsistent */
+    TERN_ERR_UNSUPPORTED = 4,      /* valid but unknown architecture, tensor type or tokenizer */
+    TERN_ERR_OUT_OF_MEMORY = 5,
+    TERN_ERR_CONTEXT_FULL = 6,     /* the batch does not fit in the remaining context */
+    TERN_ERR_ABORTED = 7,          /* the abort callback asked to stop */
+    TERN_ERR_INTERNAL = 8
+} tern_status;
+
+/* Text of the last error raised on this thread ("" if none). Valid until the next tern call on
+ * this thread. */
+TERN_API const char *tern_last_error(void);
+/* Short name of a status code ("ok", "invalid argument", ...). Static storage. */
+TERN_API const char *tern_status_str(tern_status s);
+/* Library version string, e.g. "0.1.0". */
+TERN_API const char *tern_version(void);
+
+typedef enum tern_log_level { TERN_LOG_ERROR = 0, TERN_LOG_WARN = 1, TERN_LOG_INFO = 2, TERN_LOG_DEBUG = 3 } tern_log_level;
+typedef void (*tern_log_callback)(tern_log_level level, const char *text, void *user_data);
+/* Route tern's log lines (default: warnings and errors to stderr). NULL restores the default.
+ * Global; set it before loading models. */
+TERN_API void tern_log_set(tern_log_callback cb, void *user_data);
+
+/* ---- model ------------------------------------------------------------------------------ */
+typedef struct tern_model tern_model;
+
+typedef struct tern_model_params {
+    bool vocab_only; /* load only the tokenizer (tensors are not validated) */
+    bool use_mlock;  /* lock the mapped weights in RAM */
+} tern_model_params;
+
+TERN_API tern_model_params tern_model_default_params(void);
+
+/* Load a GGUF model. On success *out owns the model (free with tern_model_free).
+ * Errors: TERN_ERR_IO, TERN_ERR_BAD_FORMAT, TERN_ERR_UNSUPPORTED, TERN_ERR_INVALID_ARGUMENT. */
+TERN_API tern_status tern_model_load(const char *path, const tern_model_params *params, tern_model **out);
+TERN_API void tern_model_free(tern_model *model);
+
+TERN_API int32_t tern_model_n_vocab(const tern_model *model);
+TERN_API int32_t tern_model_n_ctx_train(const tern_model *model);
+TERN_API int32_t tern_model_n_embd(const tern_model *model);
+TERN_API int32_t tern_model_n_layer(const tern_model *model);
+TERN_API uint64_t tern_model_size_bytes(const tern_model *model);   /* bytes of weight data */
+TERN_API uint64_t tern_model_n_params(const tern_model *model);
+/* One-line description, e.g. "llama 135M q4_1". Writes at most buf_size bytes incl. the NUL;
+ * returns the full length. */
+TERN_API int32_t tern_model_desc(const tern_model *model, char *buf, size_t buf_size);
+/* Metadata value of `key` as text. Returns the full length, or -1 if the key is absent. */
+TERN_API int32_t tern_model_meta_str(const tern_model *model, const char *key, char *buf, size_t buf_size);
+
+/* ---- vocabulary ------------------------------------------------------------------------ */
+TERN_API tern_token tern_token_bos(const tern_model *model);  /* TERN_TOKEN_NULL if none */
+TERN_API tern_token tern_token_eos(const tern_model *model);
+/* True for end-of-generation tokens (EOS, EOT, <|im_end|>, <end_of_turn>, ...). */
+TERN_API bool tern_token_is_eog(const tern_model *model, tern_token token);
+TERN_API bool tern_add_bos(const tern_model *model); /* whether prompts start with BOS */
+
+/* Tokenize `text` (`text_len` bytes). add_special: add BOS/EOS as the model wants.
+ * parse_special: turn special-token text like "<|im_start|>" into its token.
+ * Returns the number of tokens written; if n_tokens_max is too small returns -(needed) and
+ * writes nothing useful. */
+TERN_API int32_t tern_tokenize(const tern_model *model, const char *text, int32_t text_len, tern_token *tokens,
+                               int32_t n_tokens_max, bool add_special, bool parse_special);
+/* Bytes of one token (may be a partial UTF-8 sequence). special: render control tokens.
+ * Returns bytes written, or -(needed) if buf is too small, or INT32_MIN for a bad id. */
+TERN_API int32_t tern_token_to_piece(const tern_model *model, tern_token token, char *buf, int32_t buf_size,
+                                     bool special);
+/* Decode tokens to text. remove_special drops BOS/EOS; unparse_special renders control tokens.
+ * Returns bytes written, or -(needed) if buf is too small. */
+TERN_API int32_t tern_detokenize(const tern_model *model, const tern_token *tokens, int32_t n_tokens, char *text,
+                                 int32_t text_size, bool remove_special, bool unparse_special);
+
+/* ---- chat template --------------------------------------------------------------------- */
+typedef struct tern_chat_message {
+    const char *role;    /* "system", "user", "assistant" */
+    const char *content;
+} tern_chat_message;
+
+/* Render messages with the model's chat template (recognised families: ChatML, Llama 2/3,
+ * Gemma, Phi-3, Mistral; others fall back to ChatML). tmpl overrides the model's template
+ * (a family name like "chatml" or a template text); NULL uses the model's.
+ * Returns the full length (write at most buf_size bytes incl. NUL) or -1 on error. */
+TERN_API int32_t tern_chat_apply_template(const tern_model *model, const char *tmpl, const tern_chat_message *msgs,
+                                          size_t n_msgs, bool add_assistant, char *buf, int32_t buf_size);
+
+/* ---- context --------------------------------------------------------------------------- */
+typedef struct tern_context tern_context;
+
+typedef enum tern_kv_type { TERN_KV_F16 = 0, TERN_KV_F32 = 1 } tern_kv_type;
+
+/* Abort callback: return true to stop the current decode (checked between graph nodes). */
+typedef bool (*tern_abort_callback)(void *user_data);
+
+typedef struct tern_context_params {
+    uint32_t n_ctx;        /* context length in tokens; 0 = min(model's training context, 4096) */
+    uint32_t n_batch;      /* max tokens per internal forward pass (default 512) */
+    int32_t n_threads;     /* 0 = physical cores */
+    tern_kv_type kv_type;  /* KV cache element type (default F16) */
+    tern_abort_callback abort_callback;
+    void *abort_user_data;
+} tern_context_params;
+
+TERN_API tern_context_params tern_context_default_params(void);
+
+/* Create a context (KV cache + activations) on a loaded model. The model must outlive it. */
+TERN_API tern_status tern_context_init(tern_model *model, const tern_context_params *params, tern_context **out);
+TERN_API void tern_context_free(tern_context *ctx);
+
+TERN_API uint32_t tern_n_ctx(const tern_context *ctx);
+/* Number of tokens in the KV cache (the position the next decoded token gets). */
+TERN_API int32_t tern_context_pos(const tern_context *ctx);
+/* Drop cached tokens at positions >= pos (pos = 0 clears the context). */
+TERN_API tern_status tern_context_truncate(tern_context *ctx, int32_t pos);
+TERN_API void tern_context_set_threads(tern_context *ctx, int32_t n_threads);
+
+/* Run n_tokens tokens through the model, appending them to the KV cache. Large inputs are split
+ * into n_batch-sized passes. all_logits: keep logits for every token (perplexity); otherwise
+ * only for the last token. Errors: TERN_ERR_CONTEXT_FULL (nothing is appended),
+ * TERN_ERR_INVALID_ARGUMENT (token id out of range), TERN_ERR_ABORTED. */
+TERN_API tern_status tern_decode(tern_context *ctx, const tern_token *tokens, int32_t n_tokens, bool all_logits);
+
+/* Logits (n_vocab floats) of token i of the last tern_decode call; i = -1 means the last token.
+ * NULL if i has no logits. Valid until the next decode. */
+TERN_API const float *tern_get_logits(tern_context *ctx, int32_t i);
+
+/* Timings of this context so far. */
+typedef struct tern_perf {
+    double t_prompt_ms; int32_t n_prompt_tokens; /* multi-token decodes */
+    double t_gen_ms;    int32_t n_gen_tokens;    /* single-token decodes */
+} tern_perf;
+TERN_API tern_perf tern_context_perf(const tern_context *ctx);
+TERN_API void tern_context_perf_reset(tern_context *ctx);
+
+/* ---- sampling -------------------------------------------------------------------------- */
+typedef struct tern_sampler tern_sampler;
+
+typedef struct tern_sampler_params {
+    uint64_t seed;           /* same seed, same output */
+    float temperature;       /* <= 0: greedy */
+    int32_t top_k;           /* <= 0: off */
+    float top_p;             /* >= 1: off */
+    float min_p;             /* <= 0: off */
+    float repeat_penalty;    /* 1: off */
+    float frequency_penalty; /* 0: off */
+    float presence_penalty;  /* 0: off */
+    int32_t penalty_last_n;  /* tokens considered by the penalties */
+} tern_sampler_params;
+
+TERN_API tern_sampler_params tern_sampler_default_params(void);
+TERN_API tern_status tern_sampler_init(const tern_sampler_params *params, tern_sampler **out);
+TERN_API void tern_sampler_free(tern_sampler *smpl);
+/* Pick a token from n_vocab logits (penalties, then top-k, top-p, min-p, temperature, draw).
+ * Does not record it: call tern_sampler_accept for tokens that join the sequence. */
+TERN_API tern_token tern_sampler_sample(tern_sampler *smpl, const float *logits, int32_t n_vocab);
+TERN_API void tern_sampler_accept(tern_sampler *smpl, tern_token token);
+TERN_API void tern_sampler_reset(tern_sampler *smpl);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TERN_H */

@@ -1,0 +1,77 @@
+// cpu-backend.cpp — graph execution on the CPU: one OpenMP parallel region per graph, every
+// thread walks the node list, a barrier after each node. Abort requests are sampled by thread 0
+// and shared, so all threads leave the loop at the same node.
+#include "cpu-backend.h"
+
+#include "cpu-ops.h"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace tern {
+
+status cpu_compute(const std::vector<tensor *> &nodes, const compute_options &opt, const isa_kernels *k) {
+    const int nth = std::max(1, opt.n_threads);
+    size_t work = 0;
+    for (const tensor *n : nodes) {
+        TERN_CHECK_OR_RETURN(cpu_supports_op(n), code::unsupported, "CPU backend cannot run %s on %s",
+                             op_name(n->kind), n->src[0] ? type_name(n->src[0]->ttype) : "?");
+        work = std::max(work, cpu_op_work_size(n, nth));
+    }
+    std::vector<uint8_t> work_buf(work + 64);
+    uint8_t *wdata = work_buf.data();
+    bool aborted = false;
+#pragma omp parallel num_threads(nth)
+    {
+        const op_ctx c{omp_get_thread_num(), omp_get_num_threads(), wdata, k};
+        for (tensor *n : nodes) {
+            if (opt.abort_cb) {
+#pragma omp single
+                aborted = aborted || opt.abort_cb(opt.abort_data);
+                // implicit barrier after single: every thread sees the same `aborted`
+                if (aborted) break;
+            }
+            if (n->kind == op::view || n->kind == op::none) continue;
+            cpu_op_compute(c, n);
+#pragma omp barrier
+        }
+    }
+    TERN_CHECK_OR_RETURN(!aborted, code::aborted, "computation aborted by the caller");
+    return status::ok();
+}
+
+namespace {
+status cpu_iface_compute(const std::vector<tensor *> &nodes, const compute_options &opt) {
+    return cpu_compute(nodes, opt, kernels_select());
+}
+const backend_iface k_cpu_backend = {"cpu", cpu_supports_op, cpu_iface_compute};
+} // namespace
+
+void cpu_backend_register() { backend_register(&k_cpu_backend); }
+
+int cpu_default_threads() {
+    // Count distinct (physical id, core id) pairs; fall back to logical CPUs.
+    std::ifstream f("/proc/cpuinfo");
+    std::set<std::pair<std::string, std::string>> cores;
+    std::string line, phys = "0";
+    while (std::getline(f, line)) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        const std::string key = line.substr(0, line.find_first_of(" \t"));
+        const std::string val = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+        if (key == "physical") phys = val;
+        if (key == "core") cores.insert({phys, val});
+    }
+    const long logical = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = cores.empty() ? (int)logical : (int)cores.size();
+    if (logical > 0) n = std::min<int>(n, (int)logical);
+    return std::max(1, n);
+}
+
+} // namespace tern

@@ -1,0 +1,231 @@
+// cpu-ops.cpp — CPU implementation of every graph op. Each op function is called by all
+// threads of the parallel region with (ith, nth) and splits its own work; ops that need two
+// phases (quantize activations, then dot products) call barrier() between them.
+//
+// Conventions: ne[0] is the innermost dim; rows are ne[0] elements; activations are f32 and
+// contiguous; weights may be any type with a dot kernel.
+#include "cpu-ops.h"
+
+#include "ggml/fp16.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace tern {
+
+namespace {
+
+inline void split(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi) {
+    const int64_t per = (n + nth - 1) / nth;
+    *lo = std::min(n, per * ith);
+    *hi = std::min(n, *lo + per);
+}
+
+inline void barrier() {
+#pragma omp barrier
+}
+
+inline float *row_f32(const tensor *t, int64_t r) { return (float *)((uint8_t *)t->data + r * t->nb[1]); }
+
+void op_get_rows(const op_ctx &c, tensor *dst) {
+    const tensor *table = dst->src[0], *ids = dst->src[1];
+    const to_float_fn to_float = type_get(table->ttype)->to_float;
+    int64_t lo, hi;
+    split(ids->ne[0], c.ith, c.nth, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        int32_t id = ((const int32_t *)ids->data)[i];
+        if (id < 0 || id >= table->ne[1]) id = 0; // ids are validated by the runtime; never read out of bounds
+        to_float((const uint8_t *)table->data + (size_t)id * table->nb[1], row_f32(dst, i), table->ne[0]);
+    }
+}
+
+// y[N, M] = W[K, N] . x[K, M]: activations converted once to W's vec_dot_type, then
+// row-chunks of W are spread over threads and each chunk is swept across all M columns
+// (the chunk stays in cache while the activations stream).
+void op_mul_mat(const op_ctx &c, tensor *dst) {
+    const tensor *w = dst->src[0], *x = dst->src[1];
+    const int64_t K = w->ne[0], N = w->ne[1], M = tensor_nrows(x);
+    const type_traits *wt = type_get(w->ttype);
+    const type vdt = wt->vec_dot_type;
+    const vec_dot_fn dot = c.k->dot[(int)w->ttype];
+    const uint8_t *act = (const uint8_t *)x->data;
+    size_t act_stride = x->nb[1];
+    if (vdt != type::f32) {
+        const size_t rs = row_size(vdt, K);
+        uint8_t *q = c.work;
+        const from_float_fn quant = type_get(vdt)->from_float;
+        int64_t lo, hi;
+        split(M, c.ith, c.nth, &lo, &hi);
+        for (int64_t m = lo; m < hi; m++) quant(row_f32(x, m), q + m * rs, K);
+        barrier();
+        act = q;
+        act_stride = rs;
+    }
+    constexpr int64_t chunk = 16;
+    const int64_t n_chunks = (N + chunk - 1) / chunk;
+    float *y = (float *)dst->data;
+    for (int64_t ch = c.ith; ch < n_chunks; ch += c.nth) {
+        const int64_t r0 = ch * chunk, r1 = std::min(N, r0 + chunk);
+        for (int64_t m = 0; m < M; m++) {
+            const uint8_t *xm = act + m * act_stride;
+            float *ym = y + m * N;
+            for (int64_t r = r0; r < r1; r++) ym[r] = dot(K, (const uint8_t *)w->data + r * w->nb[1], xm);
+        }
+    }
+}
+
+template <class F> void elementwise2(const op_ctx &c, tensor *dst, F f) {
+    const tensor *a = dst->src[0], *b = dst->src[1];
+    const int64_t n = a->ne[0], rows = tensor_nrows(a);
+    const bool bcast = tensor_nrows(b) == 1;
+    int64_t lo, hi;
+    split(rows, c.ith, c.nth, &lo, &hi);
+    for (int64_t r = lo; r < hi; r++) {
+        const float *pa = row_f32(a, r), *pb = row_f32(b, bcast ? 0 : r);
+        float *pd = row_f32(dst, r);
+        for (int64_t i = 0; i < n; i++) pd[i] = f(pa[i], pb[i]);
+    }
+}
+
+void op_rms_norm(const op_ctx &c, tensor *dst) {
+    const tensor *x = dst->src[0];
+    const int64_t n = x->ne[0];
+    const float eps = dst->fparams[0];
+    int64_t lo, hi;
+    split(tensor_nrows(x), c.ith, c.nth, &lo, &hi);
+    for (int64_t r = lo; r < hi; r++) {
+        const float *px = row_f32(x, r);
+        float *pd = row_f32(dst, r);
+        double ss = 0.0;
+        for (int64_t i = 0; i < n; i++) ss += (double)px[i] * px[i];
+        const float s = (float)(1.0 / std::sqrt(ss / (double)n + eps));
+        for (int64_t i = 0; i < n; i++) pd[i] = px[i] * s;
+    }
+}
+
+// mode 0: rotate pairs (x[2i], x[2i+1]) (llama); mode 2: pairs (x[i], x[i + n_rot/2]) (NEOX).
+void op_rope(const op_ctx &c, tensor *dst) {
+    const tensor *x = dst->src[0], *pos = dst->src[1];
+    const int64_t D = x->ne[0], H = x->ne[1], M = x->ne[2];
+    const int n_rot = dst->iparams[0], mode = dst->iparams[1];
+    const double base = dst->fparams[0];
+    int64_t lo, hi;
+    split(H * M, c.ith, c.nth, &lo, &hi);
+    for (int64_t r = lo; r < hi; r++) {
+        const int64_t m = r / H, h = r % H;
+        const float *px = (const float *)((const uint8_t *)x->data + h * x->nb[1] + m * x->nb[2]);
+        float *pd = (float *)((uint8_t *)dst->data + h * dst->nb[1] + m * dst->nb[2]);
+        const double p = ((const int32_t *)pos->data)[m];
+        for (int i = 0; i < n_rot / 2; i++) {
+            const double theta = p * std::pow(base, -2.0 * i / n_rot);
+            const float cs = (float)std::cos(theta), sn = (float)std::sin(theta);
+            const int i0 = mode == 2 ? i : 2 * i, i1 = mode == 2 ? i + n_rot / 2 : 2 * i + 1;
+            const float a = px[i0], b = px[i1];
+            pd[i0] = a * cs - b * sn;
+            pd[i1] = a * sn + b * cs;
+        }
+        for (int64_t i = n_rot; i < D; i++) pd[i] = px[i];
+    }
+}
+
+void op_kv_store(const op_ctx &c, tensor *dst) {
+    const tensor *src = dst->src[0], *cache = dst->src[1];
+    const int64_t pos0 = dst->iparams[0], n = src->ne[0];
+    int64_t lo, hi;
+    split(tensor_nrows(src), c.ith, c.nth, &lo, &hi);
+    for (int64_t r = lo; r < hi; r++) {
+        uint8_t *out = (uint8_t *)cache->data + (pos0 + r) * cache->nb[1];
+        type_get(cache->ttype)->from_float(row_f32(src, r), out, n);
+    }
+}
+
+// Causal attention of M query tokens (positions pos0..pos0+M-1) over cached keys 0..pos0+m.
+// One work item per (token, head); scores live in a per-thread slice of the work buffer.
+void op_attention(const op_ctx &c, tensor *dst) {
+    const tensor *q = dst->src[0];
+    const tensor *kc = dst->src[1]->view_src ? dst->src[1]->view_src : dst->src[1];
+    const tensor *vc = dst->src[2]->view_src ? dst->src[2]->view_src : dst->src[2];
+    const int64_t D = q->ne[0], H = q->ne[1], M = q->ne[2];
+    const int n_head_kv = dst->iparams[0];
+    const int64_t pos0 = dst->iparams[1];
+    const float scale = dst->fparams[0];
+    const int64_t group = H / n_head_kv;
+    const vec_dot_fn kdot = c.k->dot[(int)kc->ttype];
+    const axpy_fn vaxpy = c.k->axpy[(int)vc->ttype];
+    const size_t kelem = type_get(kc->ttype)->type_size, velem = type_get(vc->ttype)->type_size;
+    float *scores = (float *)c.work + (size_t)c.ith * (size_t)(pos0 + M);
+    int64_t lo, hi;
+    split(H * M, c.ith, c.nth, &lo, &hi);
+    for (int64_t r = lo; r < hi; r++) {
+        const int64_t m = r / H, h = r % H, kvh = h / group;
+        const float *qr = (const float *)((const uint8_t *)q->data + h * q->nb[1] + m * q->nb[2]);
+        const int64_t n_kv = pos0 + m + 1;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < n_kv; j++) {
+            const uint8_t *kr = (const uint8_t *)kc->data + j * kc->nb[1] + kvh * D * kelem;
+            scores[j] = kdot(D, kr, qr) * scale;
+            mx = std::max(mx, scores[j]);
+        }
+        double sum = 0.0;
+        for (int64_t j = 0; j < n_kv; j++) {
+            scores[j] = std::exp(scores[j] - mx);
+            sum += scores[j];
+        }
+        const float inv = (float)(1.0 / sum);
+        float *out = (float *)((uint8_t *)dst->data + m * dst->nb[1]) + h * D;
+        std::fill(out, out + D, 0.0f);
+        for (int64_t j = 0; j < n_kv; j++) {
+            const uint8_t *vr = (const uint8_t *)vc->data + j * vc->nb[1] + kvh * D * velem;
+            vaxpy(D, scores[j] * inv, vr, out);
+        }
+    }
+}
+
+} // namespace
+
+size_t cpu_op_work_size(const tensor *node, int n_threads) {
+    switch (node->kind) {
+    case op::mul_mat: {
+        const type vdt = type_get(node->src[0]->ttype)->vec_dot_type;
+        return vdt == type::f32 ? 0 : row_size(vdt, node->src[1]->ne[0]) * (size_t)tensor_nrows(node->src[1]);
+    }
+    case op::attention: return sizeof(float) * (size_t)n_threads * (size_t)(node->iparams[1] + node->src[0]->ne[2]);
+    default: return 0;
+    }
+}
+
+bool cpu_supports_op(const tensor *node) {
+    switch (node->kind) {
+    case op::get_rows: return type_get(node->src[0]->ttype)->to_float != nullptr;
+    case op::mul_mat: return kernels_generic()->dot[(int)node->src[0]->ttype] != nullptr;
+    case op::kv_store: return type_get(node->src[1]->ttype)->from_float != nullptr;
+    case op::attention: {
+        const tensor *kc = node->src[1], *vc = node->src[2];
+        return kernels_generic()->dot[(int)kc->ttype] && kernels_generic()->axpy[(int)vc->ttype];
+    }
+    case op::count_: return false;
+    default: return true;
+    }
+}
+
+void cpu_op_compute(const op_ctx &c, tensor *node) {
+    switch (node->kind) {
+    case op::none:
+    case op::view:
+    case op::count_: break;
+    case op::get_rows: op_get_rows(c, node); break;
+    case op::mul_mat: op_mul_mat(c, node); break;
+    case op::add: elementwise2(c, node, [](float a, float b) { return a + b; }); break;
+    case op::mul: elementwise2(c, node, [](float a, float b) { return a * b; }); break;
+    case op::rms_norm: op_rms_norm(c, node); break;
+    case op::rope: op_rope(c, node); break;
+    case op::silu_mul: elementwise2(c, node, [](float g, float u) { return g / (1.0f + std::exp(-g)) * u; }); break;
+    case op::kv_store: op_kv_store(c, node); break;
+    case op::attention: op_attention(c, node); break;
+    }
+}
+
+} // namespace tern

@@ -1,0 +1,174 @@
+// vec-dot-avx2.cpp — AVX2 + FMA + F16C kernels (this file alone is built with -mavx2 -mfma
+// -mf16c; it is only called when cpu_features says the CPU and OS support them).
+#include "cpu-features.h"
+#include "ggml/fp16.h"
+#include "vec-dot.h"
+
+#if defined(__x86_64__) && defined(TERN_HAVE_AVX2)
+#include <immintrin.h>
+
+namespace tern {
+
+namespace {
+
+inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Signed int8 x int8 dot of 32 pairs -> 8 int32 lanes (abs/sign trick for maddubs).
+inline __m256i dot_i8(__m256i a, __m256i b) {
+    const __m256i ax = _mm256_sign_epi8(a, a);
+    const __m256i sb = _mm256_sign_epi8(b, a);
+    const __m256i p16 = _mm256_maddubs_epi16(ax, sb);
+    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+}
+
+// Unsigned (0..15) x signed int8, 32 pairs -> 8 int32 lanes.
+inline __m256i dot_u8_i8(__m256i u, __m256i s) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+// 16 bytes of packed nibbles -> 32 bytes: elements 0..15 (low nibbles) then 16..31 (high).
+inline __m256i unpack_nibbles(const uint8_t *qs) {
+    const __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i m = _mm_set1_epi8(15);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
+}
+
+float dot_f32(int64_t n, const void *w, const void *x) {
+    const float *a = (const float *)w, *b = (const float *)x;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    }
+    for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    float s = hsum256(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+float dot_f16(int64_t n, const void *w, const void *x) {
+    const fp16_t *a = (const fp16_t *)w;
+    const float *b = (const float *)x;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))), _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i + 8))),
+                               _mm256_loadu_ps(b + i + 8), acc1);
+    }
+    for (; i + 8 <= n; i += 8)
+        acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))), _mm256_loadu_ps(b + i), acc0);
+    float s = hsum256(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) s += fp16_to_fp32(a[i]) * b[i];
+    return s;
+}
+
+float dot_bf16(int64_t n, const void *w, const void *x) {
+    const bf16_t *a = (const bf16_t *)w;
+    const float *b = (const float *)x;
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256i v = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(a + i))), 16);
+        acc = _mm256_fmadd_ps(_mm256_castsi256_ps(v), _mm256_loadu_ps(b + i), acc);
+    }
+    float s = hsum256(acc);
+    for (; i < n; i++) s += bf16_to_fp32(a[i]) * b[i];
+    return s;
+}
+
+float dot_q8_0(int64_t n, const void *w, const void *x) {
+    const block_q8_0 *a = (const block_q8_0 *)w, *b = (const block_q8_0 *)x;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t k = 0; k < n / QK8_0; k++) {
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)a[k].qs);
+        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[k].qs);
+        const __m256 d = _mm256_set1_ps(fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qa, qb)), acc);
+    }
+    return hsum256(acc);
+}
+
+float dot_q4_0(int64_t n, const void *w, const void *x) {
+    const block_q4_0 *a = (const block_q4_0 *)w;
+    const block_q8_0 *b = (const block_q8_0 *)x;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t k = 0; k < n / QK4_0; k++) {
+        const __m256i qa = _mm256_sub_epi8(unpack_nibbles(a[k].qs), _mm256_set1_epi8(8));
+        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[k].qs);
+        const __m256 d = _mm256_set1_ps(fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qa, qb)), acc);
+    }
+    return hsum256(acc);
+}
+
+float dot_q4_1(int64_t n, const void *w, const void *x) {
+    const block_q4_1 *a = (const block_q4_1 *)w;
+    const block_q8_1 *b = (const block_q8_1 *)x;
+    __m256 acc = _mm256_setzero_ps();
+    float summs = 0.0f;
+    for (int64_t k = 0; k < n / QK4_1; k++) {
+        const __m256i qa = unpack_nibbles(a[k].qs);
+        const __m256i qb = _mm256_loadu_si256((const __m256i *)b[k].qs);
+        const __m256 d = _mm256_set1_ps(fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8_i8(qa, qb)), acc);
+        summs += fp16_to_fp32(a[k].m) * fp16_to_fp32(b[k].s);
+    }
+    return hsum256(acc) + summs;
+}
+
+void axpy_f32(int64_t n, float a, const void *x, float *y) {
+    const float *v = (const float *)x;
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(v + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * v[i];
+}
+
+void axpy_f16(int64_t n, float a, const void *x, float *y) {
+    const fp16_t *v = (const fp16_t *)x;
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + i))),
+                                                _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * fp16_to_fp32(v[i]);
+}
+
+isa_kernels make() {
+    isa_kernels t{};
+    t.isa = "avx2";
+    t.dot[(int)type::f32] = dot_f32;
+    t.dot[(int)type::f16] = dot_f16;
+    t.dot[(int)type::bf16] = dot_bf16;
+    t.dot[(int)type::q8_0] = dot_q8_0;
+    t.dot[(int)type::q4_0] = dot_q4_0;
+    t.dot[(int)type::q4_1] = dot_q4_1;
+    t.axpy[(int)type::f32] = axpy_f32;
+    t.axpy[(int)type::f16] = axpy_f16;
+    kernels_fill_from_generic(&t);
+    return t;
+}
+
+} // namespace
+
+const isa_kernels *kernels_avx2() {
+    const cpu_features &f = cpu_features_get();
+    if (!(f.avx2 && f.fma && f.f16c)) return nullptr;
+    static const isa_kernels t = make();
+    return &t;
+}
+
+} // namespace tern
+
+#else
+namespace tern {
+const isa_kernels *kernels_avx2() { return nullptr; }
+} // namespace tern
+#endif

@@ -1,0 +1,210 @@
+// vec-dot-avx512.cpp — AVX-512 (F, BW, VL, VNNI) kernels; built with those flags, called only
+// when cpu_features says the CPU and OS support all of them. Quantized kernels take two 32-wide
+// blocks per 512-bit register and use VPDPBUSD (u8 x s8 -> s32) for the integer dot.
+#include "cpu-features.h"
+#include "ggml/fp16.h"
+#include "vec-dot.h"
+
+#if defined(__x86_64__) && defined(TERN_HAVE_AVX512)
+#include <immintrin.h>
+
+namespace tern {
+
+namespace {
+
+inline __m512i load2(const void *p0, const void *p1) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p0)),
+                              _mm256_loadu_si256((const __m256i *)p1), 1);
+}
+
+// 16 packed nibble bytes -> 32 bytes (low nibbles = elements 0..15, high = 16..31).
+inline __m256i unpack_nibbles(const uint8_t *qs) {
+    const __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i m = _mm_set1_epi8(15);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
+}
+inline __m512i unpack_nibbles2(const uint8_t *q0, const uint8_t *q1) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(unpack_nibbles(q0)), unpack_nibbles(q1), 1);
+}
+
+// Per-lane scale: d0 for the low 8 lanes (first block), d1 for the high 8.
+inline __m512 scale2(float d0, float d1) {
+    return _mm512_mask_blend_ps((__mmask16)0xFF00, _mm512_set1_ps(d0), _mm512_set1_ps(d1));
+}
+
+float dot_f32(int64_t n, const void *w, const void *x) {
+    const float *a = (const float *)w, *b = (const float *)x;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+float dot_f16(int64_t n, const void *w, const void *x) {
+    const fp16_t *a = (const fp16_t *)w;
+    const float *b = (const float *)x;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i))), _mm512_loadu_ps(b + i), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i + 16))),
+                               _mm512_loadu_ps(b + i + 16), acc1);
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 va = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, a + i));
+        acc0 = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, b + i), acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+float dot_bf16(int64_t n, const void *w, const void *x) {
+    const bf16_t *a = (const bf16_t *)w;
+    const float *b = (const float *)x;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512i v = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, a + i)), 16);
+        acc = _mm512_fmadd_ps(_mm512_castsi512_ps(v), _mm512_maskz_loadu_ps(m, b + i), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+// Signed x signed via |a| (u8) and b with a's sign moved onto it.
+inline __m512i dot_i8x2(__m512i qa, __m512i qb) {
+    const __mmask64 neg = _mm512_movepi8_mask(qa);
+    const __m512i sb = _mm512_mask_sub_epi8(qb, neg, _mm512_setzero_si512(), qb);
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(qa), sb);
+}
+
+float dot_q8_0(int64_t n, const void *w, const void *x) {
+    const block_q8_0 *a = (const block_q8_0 *)w, *b = (const block_q8_0 *)x;
+    const int64_t nb = n / QK8_0;
+    __m512 acc = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 2 <= nb; k += 2) {
+        const __m512i p = dot_i8x2(load2(a[k].qs, a[k + 1].qs), load2(b[k].qs, b[k + 1].qs));
+        const __m512 d = scale2(fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d),
+                                fp16_to_fp32(a[k + 1].d) * fp16_to_fp32(b[k + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
+    }
+    float s = _mm512_reduce_add_ps(acc);
+    for (; k < nb; k++) {
+        int sum = 0;
+        for (int j = 0; j < QK8_0; j++) sum += a[k].qs[j] * b[k].qs[j];
+        s += fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d) * (float)sum;
+    }
+    return s;
+}
+
+float dot_q4_0(int64_t n, const void *w, const void *x) {
+    const block_q4_0 *a = (const block_q4_0 *)w;
+    const block_q8_0 *b = (const block_q8_0 *)x;
+    const int64_t nb = n / QK4_0;
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512 acc = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 2 <= nb; k += 2) {
+        const __m512i qa = unpack_nibbles2(a[k].qs, a[k + 1].qs); // 0..15
+        const __m512i qb = load2(b[k].qs, b[k + 1].qs);
+        // sum((q - 8) * x) = sum(q * x) - 8 * sum(x)
+        const __m512i dqx = _mm512_dpbusd_epi32(_mm512_setzero_si512(), qa, qb);
+        const __m512i sx = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, qb);
+        const __m512i p = _mm512_sub_epi32(dqx, _mm512_slli_epi32(sx, 3));
+        const __m512 d = scale2(fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d),
+                                fp16_to_fp32(a[k + 1].d) * fp16_to_fp32(b[k + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
+    }
+    float s = _mm512_reduce_add_ps(acc);
+    for (; k < nb; k++) {
+        int sum = 0;
+        for (int j = 0; j < QK4_0 / 2; j++)
+            sum += ((a[k].qs[j] & 15) - 8) * b[k].qs[j] + ((a[k].qs[j] >> 4) - 8) * b[k].qs[j + QK4_0 / 2];
+        s += fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d) * (float)sum;
+    }
+    return s;
+}
+
+float dot_q4_1(int64_t n, const void *w, const void *x) {
+    const block_q4_1 *a = (const block_q4_1 *)w;
+    const block_q8_1 *b = (const block_q8_1 *)x;
+    const int64_t nb = n / QK4_1;
+    __m512 acc = _mm512_setzero_ps();
+    float summs = 0.0f;
+    int64_t k = 0;
+    for (; k + 2 <= nb; k += 2) {
+        const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), unpack_nibbles2(a[k].qs, a[k + 1].qs),
+                                              load2(b[k].qs, b[k + 1].qs));
+        const __m512 d = scale2(fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d),
+                                fp16_to_fp32(a[k + 1].d) * fp16_to_fp32(b[k + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
+        summs += fp16_to_fp32(a[k].m) * fp16_to_fp32(b[k].s) + fp16_to_fp32(a[k + 1].m) * fp16_to_fp32(b[k + 1].s);
+    }
+    float s = _mm512_reduce_add_ps(acc) + summs;
+    for (; k < nb; k++) {
+        int sum = 0;
+        for (int j = 0; j < QK4_1 / 2; j++)
+            sum += (a[k].qs[j] & 15) * b[k].qs[j] + (a[k].qs[j] >> 4) * b[k].qs[j + QK4_1 / 2];
+        s += fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d) * (float)sum + fp16_to_fp32(a[k].m) * fp16_to_fp32(b[k].s);
+    }
+    return s;
+}
+
+void axpy_f32(int64_t n, float a, const void *x, float *y) {
+    const float *v = (const float *)x;
+    const __m512 va = _mm512_set1_ps(a);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(y + i, m,
+                              _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, v + i), _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
+void axpy_f16(int64_t n, float a, const void *x, float *y) {
+    const fp16_t *v = (const fp16_t *)x;
+    const __m512 va = _mm512_set1_ps(a);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 vx = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, v + i));
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, vx, _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
+isa_kernels make() {
+    isa_kernels t{};
+    t.isa = "avx512";
+    t.dot[(int)type::f32] = dot_f32;
+    t.dot[(int)type::f16] = dot_f16;
+    t.dot[(int)type::bf16] = dot_bf16;
+    t.dot[(int)type::q8_0] = dot_q8_0;
+    t.dot[(int)type::q4_0] = dot_q4_0;
+    t.dot[(int)type::q4_1] = dot_q4_1;
+    t.axpy[(int)type::f32] = axpy_f32;
+    t.axpy[(int)type::f16] = axpy_f16;
+    kernels_fill_from_generic(&t);
+    return t;
+}
+
+} // namespace
+
+const isa_kernels *kernels_avx512() {
+    const cpu_features &f = cpu_features_get();
+    if (!(f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni && f.f16c && f.fma)) return nullptr;
+    static const isa_kernels t = make();
+    return &t;
+}
+
+} // namespace tern
+
+#else
+namespace tern {
+const isa_kernels *kernels_avx512() { return nullptr; }
+} // namespace tern
+#endif

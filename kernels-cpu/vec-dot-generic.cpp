@@ -1,0 +1,128 @@
+// vec-dot-generic.cpp — scalar reference kernels: the oracle every SIMD kernel is tested against.
+// Integer block sums are exact; the float accumulation runs block by block in order.
+#include "ggml/fp16.h"
+#include "vec-dot.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace tern {
+
+namespace {
+
+float dot_f32(int64_t n, const void *w, const void *x) {
+    const float *a = (const float *)w, *b = (const float *)x;
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+float dot_f16(int64_t n, const void *w, const void *x) {
+    const fp16_t *a = (const fp16_t *)w;
+    const float *b = (const float *)x;
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s += fp16_to_fp32(a[i]) * b[i];
+    return s;
+}
+float dot_bf16(int64_t n, const void *w, const void *x) {
+    const bf16_t *a = (const bf16_t *)w;
+    const float *b = (const float *)x;
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s += bf16_to_fp32(a[i]) * b[i];
+    return s;
+}
+float dot_q8_0(int64_t n, const void *w, const void *x) {
+    const block_q8_0 *a = (const block_q8_0 *)w, *b = (const block_q8_0 *)x;
+    float s = 0.0f;
+    for (int64_t k = 0; k < n / QK8_0; k++) {
+        int sum = 0;
+        for (int j = 0; j < QK8_0; j++) sum += a[k].qs[j] * b[k].qs[j];
+        s += fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d) * (float)sum;
+    }
+    return s;
+}
+float dot_q4_0(int64_t n, const void *w, const void *x) {
+    const block_q4_0 *a = (const block_q4_0 *)w;
+    const block_q8_0 *b = (const block_q8_0 *)x;
+    float s = 0.0f;
+    for (int64_t k = 0; k < n / QK4_0; k++) {
+        int sum = 0;
+        for (int j = 0; j < QK4_0 / 2; j++) {
+            sum += ((a[k].qs[j] & 15) - 8) * b[k].qs[j];
+            sum += ((a[k].qs[j] >> 4) - 8) * b[k].qs[j + QK4_0 / 2];
+        }
+        s += fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d) * (float)sum;
+    }
+    return s;
+}
+float dot_q4_1(int64_t n, const void *w, const void *x) {
+    const block_q4_1 *a = (const block_q4_1 *)w;
+    const block_q8_1 *b = (const block_q8_1 *)x;
+    float s = 0.0f;
+    for (int64_t k = 0; k < n / QK4_1; k++) {
+        int sum = 0;
+        for (int j = 0; j < QK4_1 / 2; j++) {
+            sum += (a[k].qs[j] & 15) * b[k].qs[j];
+            sum += (a[k].qs[j] >> 4) * b[k].qs[j + QK4_1 / 2];
+        }
+        s += fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d) * (float)sum +
+             fp16_to_fp32(a[k].m) * fp16_to_fp32(b[k].s);
+    }
+    return s;
+}
+
+void axpy_f32(int64_t n, float a, const void *x, float *y) {
+    const float *v = (const float *)x;
+    for (int64_t i = 0; i < n; i++) y[i] += a * v[i];
+}
+void axpy_f16(int64_t n, float a, const void *x, float *y) {
+    const fp16_t *v = (const fp16_t *)x;
+    for (int64_t i = 0; i < n; i++) y[i] += a * fp16_to_fp32(v[i]);
+}
+
+isa_kernels make_generic() {
+    isa_kernels t{};
+    t.isa = "generic";
+    t.dot[(int)type::f32] = dot_f32;
+    t.dot[(int)type::f16] = dot_f16;
+    t.dot[(int)type::bf16] = dot_bf16;
+    t.dot[(int)type::q8_0] = dot_q8_0;
+    t.dot[(int)type::q4_0] = dot_q4_0;
+    t.dot[(int)type::q4_1] = dot_q4_1;
+    t.axpy[(int)type::f32] = axpy_f32;
+    t.axpy[(int)type::f16] = axpy_f16;
+    return t;
+}
+
+} // namespace
+
+const isa_kernels *kernels_generic() {
+    static const isa_kernels t = make_generic();
+    return &t;
+}
+
+void kernels_fill_from_generic(isa_kernels *t) {
+    const isa_kernels *g = kernels_generic();
+    for (int i = 0; i < (int)type::count_; i++) {
+        if (!t->dot[i]) t->dot[i] = g->dot[i];
+        if (!t->axpy[i]) t->axpy[i] = g->axpy[i];
+    }
+}
+
+const isa_kernels *kernels_select() {
+    static const isa_kernels *chosen = [] {
+        const char *want = std::getenv("TERN_ISA");
+        const isa_kernels *best = kernels_generic();
+        const isa_kernels *cands[] = {kernels_avx512(), kernels_avx2(), kernels_neon()};
+        if (want && *want) {
+            for (const isa_kernels *c : cands)
+                if (c && std::strcmp(c->isa, want) == 0) return c;
+            return best; // unknown or unsupported request: the safe choice
+        }
+        for (const isa_kernels *c : cands)
+            if (c) return c;
+        return best;
+    }();
+    return chosen;
+}
+
+} // namespace tern

@@ -1,0 +1,35 @@
+// vec-dot.h — per-ISA tables of the CPU's innermost kernels.
+//
+// dot[t](n, w, x): one weight row w of type t (n elements) times one activation row x already in
+// type_get(t)->vec_dot_type (f32 for f32/f16/bf16 weights, q8_0 for q8_0/q4_0, q8_1 for q4_1).
+// axpy[t](n, a, x, y): y[i] += a * x[i] for an f32 or f16 row x (attention's value accumulate).
+// The generic (scalar) table is the reference; each ISA table fills what it accelerates and
+// falls back to generic entries for the rest. kernels_select() picks the best the CPU runs,
+// or the one named by the environment variable TERN_ISA (generic, avx2, avx512).
+#pragma once
+
+#include "ggml/type-table.h"
+
+#include <cstdint>
+
+namespace tern {
+
+using vec_dot_fn = float (*)(int64_t n, const void *w, const void *x);
+using axpy_fn = void (*)(int64_t n, float a, const void *x, float *y);
+
+struct isa_kernels {
+    const char *isa;
+    vec_dot_fn dot[(int)type::count_];
+    axpy_fn axpy[(int)type::count_];
+};
+
+const isa_kernels *kernels_generic();
+const isa_kernels *kernels_avx2();   // nullptr when not built or not supported here
+const isa_kernels *kernels_avx512(); // nullptr when not built or not supported here
+const isa_kernels *kernels_neon();   // nullptr when not built or not supported here
+const isa_kernels *kernels_select();
+
+// Fill entries of `t` that are still null from the generic table.
+void kernels_fill_from_generic(isa_kernels *t);
+
+} // namespace tern

@@ -1,0 +1,73 @@
+// builders.cpp — shared graph pieces.
+#include "builders.h"
+
+#include <cmath>
+
+namespace tern {
+
+status read_common_hparams(const gguf_file &f, const std::string &arch, hparams *hp) {
+    hp->arch = arch;
+    auto need = [&](const char *suffix, int64_t *out) -> status {
+        const std::string key = arch + "." + suffix;
+        TERN_CHECK_OR_RETURN(f.get_i64(key, out), code::bad_format, "model metadata lacks '%s'", key.c_str());
+        TERN_CHECK_OR_RETURN(*out > 0 && *out < (1ll << 31), code::bad_format, "model metadata '%s' = %lld is invalid",
+                             key.c_str(), (long long)*out);
+        return status::ok();
+    };
+    TERN_RETURN_IF_ERROR(need("embedding_length", &hp->n_embd));
+    TERN_RETURN_IF_ERROR(need("block_count", &hp->n_layer));
+    TERN_RETURN_IF_ERROR(need("attention.head_count", &hp->n_head));
+    TERN_RETURN_IF_ERROR(need("feed_forward_length", &hp->n_ff));
+    hp->n_head_kv = hp->n_head;
+    if (f.find(arch + ".attention.head_count_kv")) TERN_RETURN_IF_ERROR(need("attention.head_count_kv", &hp->n_head_kv));
+    hp->n_ctx_train = 2048;
+    if (f.find(arch + ".context_length")) TERN_RETURN_IF_ERROR(need("context_length", &hp->n_ctx_train));
+    TERN_CHECK_OR_RETURN(hp->n_embd % hp->n_head == 0, code::bad_format,
+                         "embedding length %lld is not a multiple of the head count %lld", (long long)hp->n_embd,
+                         (long long)hp->n_head);
+    hp->head_dim = hp->n_embd / hp->n_head;
+    if (f.find(arch + ".attention.key_length")) TERN_RETURN_IF_ERROR(need("attention.key_length", &hp->head_dim));
+    TERN_CHECK_OR_RETURN(hp->n_head % hp->n_head_kv == 0, code::bad_format,
+                         "head count %lld is not a multiple of the KV head count %lld", (long long)hp->n_head,
+                         (long long)hp->n_head_kv);
+    hp->n_rot = hp->head_dim;
+    if (f.find(arch + ".rope.dimension_count")) TERN_RETURN_IF_ERROR(need("rope.dimension_count", &hp->n_rot));
+    TERN_CHECK_OR_RETURN(hp->n_rot <= hp->head_dim && hp->n_rot % 2 == 0, code::bad_format,
+                         "rope dimension count %lld does not fit head size %lld", (long long)hp->n_rot,
+                         (long long)hp->head_dim);
+    double v;
+    if (f.get_f64(arch + ".attention.layer_norm_rms_epsilon", &v)) hp->rms_eps = (float)v;
+    if (f.get_f64(arch + ".rope.freq_base", &v)) hp->rope_base = (float)v;
+    TERN_CHECK_OR_RETURN(hp->rms_eps > 0 && hp->rms_eps < 1 && hp->rope_base > 1, code::bad_format,
+                         "rms epsilon %g or rope base %g is invalid", hp->rms_eps, hp->rope_base);
+    return status::ok();
+}
+
+tensor *build_norm(graph &g, tensor *x, tensor *w, float eps) { return g.mul(g.rms_norm(x, eps), w); }
+
+tensor *build_attn(graph &g, const hparams &hp, const layer_weights &lw, tensor *x, const graph_inputs &in, int il) {
+    const int64_t M = in.n_tokens, D = hp.head_dim;
+    tensor *q = g.reshape_3d(g.mul_mat(lw.wq, x), D, hp.n_head, M);    // [D, H, M]
+    tensor *k = g.reshape_3d(g.mul_mat(lw.wk, x), D, hp.n_head_kv, M); // [D, Hkv, M]
+    tensor *v = g.mul_mat(lw.wv, x);                                   // [Hkv*D, M]
+    q = g.rope(q, in.positions, (int)hp.n_rot, hp.rope_base, hp.rope_mode);
+    k = g.rope(k, in.positions, (int)hp.n_rot, hp.rope_base, hp.rope_mode);
+    tensor *ks = g.kv_store(g.reshape_2d(k, D * hp.n_head_kv, M), in.k_cache[il], in.pos0);
+    tensor *vs = g.kv_store(v, in.v_cache[il], in.pos0);
+    tensor *a = g.attention(q, in.k_cache[il], in.v_cache[il], ks, vs, (int)hp.n_head_kv, in.pos0,
+                            1.0f / std::sqrt((float)D)); // [H*D, M]
+    return g.mul_mat(lw.wo, a);
+}
+
+tensor *build_ffn_swiglu(graph &g, const layer_weights &lw, tensor *x) {
+    return g.mul_mat(lw.ffn_down, g.silu_mul(g.mul_mat(lw.ffn_gate, x), g.mul_mat(lw.ffn_up, x)));
+}
+
+tensor *build_output(graph &g, const hparams &hp, const model_weights &w, tensor *x, const graph_inputs &in) {
+    if (!in.all_logits && in.n_tokens > 1) x = g.view_cols(x, in.n_tokens - 1, 1);
+    tensor *logits = g.mul_mat(w.output, build_norm(g, x, w.output_norm, hp.rms_eps));
+    g.mark_output(logits);
+    return logits;
+}
+
+} // namespace tern

@@ -1,0 +1,24 @@
+// builders.h — graph pieces shared by architectures (norms, attention block, FFNs) and the
+// common hyperparameter reader.
+#pragma once
+
+#include "model.h"
+
+namespace tern {
+
+// Reads `<arch>.*` keys common to llama-like models; validates them (positive, head dims agree).
+status read_common_hparams(const gguf_file &f, const std::string &arch, hparams *hp);
+
+// x [E, M] -> rms_norm(x) * w
+tensor *build_norm(graph &g, tensor *x, tensor *w, float eps);
+
+// Self-attention with RoPE over the layer's KV cache: x [E, M] (already normed) -> [E, M].
+tensor *build_attn(graph &g, const hparams &hp, const layer_weights &lw, tensor *x, const graph_inputs &in, int il);
+
+// SwiGLU FFN: down(silu(gate x) * up x).
+tensor *build_ffn_swiglu(graph &g, const layer_weights &lw, tensor *x);
+
+// Final norm + output projection; only the last token's column unless all_logits.
+tensor *build_output(graph &g, const hparams &hp, const model_weights &w, tensor *x, const graph_inputs &in);
+
+} // namespace tern

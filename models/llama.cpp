@@ -1,0 +1,53 @@
+// llama.cpp — the llama architecture (LLaMA 1/2/3, SmolLM, TinyLlama, Mistral-style files
+// without sliding window): pre-RMSNorm blocks, RoPE (interleaved pairs), grouped-query
+// attention, SwiGLU FFN, optional tied output head.
+#include "builders.h"
+
+namespace tern {
+
+namespace {
+
+status llama_hparams(const gguf_file &f, hparams *hp) {
+    TERN_RETURN_IF_ERROR(read_common_hparams(f, "llama", hp));
+    hp->rope_mode = rope_mode_normal;
+    return status::ok();
+}
+
+status llama_weights(const hparams &hp, tensor_lookup &t, model_weights *w) {
+    const int64_t E = hp.n_embd, V = hp.n_vocab, F = hp.n_ff, Q = hp.head_dim * hp.n_head, KV = hp.n_embd_kv();
+    w->tok_embd = t.get("token_embd.weight", {E, V});
+    w->output_norm = t.get("output_norm.weight", {E});
+    w->output = t.get("output.weight", {E, V}, false);
+    if (!w->output) w->output = w->tok_embd; // tied
+    w->layers.resize(hp.n_layer);
+    for (int64_t il = 0; il < hp.n_layer; il++) {
+        layer_weights &l = w->layers[il];
+        const std::string p = "blk." + std::to_string(il) + ".";
+        l.attn_norm = t.get(p + "attn_norm.weight", {E});
+        l.wq = t.get(p + "attn_q.weight", {E, Q});
+        l.wk = t.get(p + "attn_k.weight", {E, KV});
+        l.wv = t.get(p + "attn_v.weight", {E, KV});
+        l.wo = t.get(p + "attn_output.weight", {Q, E});
+        l.ffn_norm = t.get(p + "ffn_norm.weight", {E});
+        l.ffn_gate = t.get(p + "ffn_gate.weight", {E, F});
+        l.ffn_up = t.get(p + "ffn_up.weight", {E, F});
+        l.ffn_down = t.get(p + "ffn_down.weight", {F, E});
+    }
+    return t.error;
+}
+
+tensor *llama_build(graph &g, const hparams &hp, const model_weights &w, const graph_inputs &in) {
+    tensor *x = g.get_rows(w.tok_embd, in.tokens); // [E, M]
+    for (int il = 0; il < (int)hp.n_layer; il++) {
+        const layer_weights &l = w.layers[il];
+        x = g.add(x, build_attn(g, hp, l, build_norm(g, x, l.attn_norm, hp.rms_eps), in, il));
+        x = g.add(x, build_ffn_swiglu(g, l, build_norm(g, x, l.ffn_norm, hp.rms_eps)));
+    }
+    return build_output(g, hp, w, x, in);
+}
+
+} // namespace
+
+extern const arch_def k_arch_llama = {"llama", llama_hparams, llama_weights, llama_build};
+
+} // namespace tern

@@ -1,0 +1,76 @@
+// model.h — what an architecture file describes: hyperparameters read from GGUF metadata,
+// the weight tensors it needs, and the forward graph. One file per architecture registers an
+// arch_def; shared graph pieces live in builders.h.
+#pragma once
+
+#include "ggml/gguf.h"
+#include "ggml/status.h"
+#include "ggml/tensor.h"
+
+#include <string>
+#include <vector>
+
+namespace tern {
+
+enum rope_mode : int { rope_mode_normal = 0, rope_mode_neox = 2 };
+
+struct hparams {
+    std::string arch;
+    int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, head_dim = 0, n_ff = 0;
+    int64_t n_ctx_train = 0, n_rot = 0;
+    float rms_eps = 1e-5f, rope_base = 10000.0f;
+    int rope_mode = rope_mode_normal;
+    int64_t n_embd_kv() const { return head_dim * n_head_kv; }
+};
+
+struct layer_weights {
+    tensor *attn_norm = nullptr;                                // [E]
+    tensor *wq = nullptr, *wk = nullptr, *wv = nullptr;         // [E, H*D], [E, Hkv*D], [E, Hkv*D]
+    tensor *wo = nullptr;                                       // [H*D, E]
+    tensor *ffn_norm = nullptr;                                 // [E]
+    tensor *ffn_gate = nullptr, *ffn_up = nullptr;              // [E, F]
+    tensor *ffn_down = nullptr;                                 // [F, E]
+};
+
+struct model_weights {
+    tensor *tok_embd = nullptr;    // [E, V]
+    tensor *output_norm = nullptr; // [E]
+    tensor *output = nullptr;      // [E, V] (== tok_embd when tied)
+    std::vector<layer_weights> layers;
+};
+
+// Supplied by the runtime's loader: a weight tensor by GGUF name, shape-checked. A missing
+// required tensor or a wrong shape is recorded in `error` and nullptr returned.
+class tensor_lookup {
+  public:
+    virtual ~tensor_lookup() = default;
+    virtual tensor *get(const std::string &name, int n_dims, const int64_t *ne, bool required) = 0;
+    tensor *get(const std::string &name, std::initializer_list<int64_t> ne, bool required = true) {
+        return get(name, (int)ne.size(), ne.begin(), required);
+    }
+    status error;
+};
+
+// What a forward pass gets from the runtime for one batch.
+struct graph_inputs {
+    tensor *tokens = nullptr;    // [M] i32
+    tensor *positions = nullptr; // [M] i32
+    int64_t pos0 = 0;            // position of the first token (tokens are consecutive)
+    int64_t n_tokens = 0;        // M
+    std::vector<tensor *> k_cache, v_cache; // per layer [Hkv*D, n_ctx]
+    bool all_logits = false;     // logits for every token, else only the last
+};
+
+struct arch_def {
+    const char *name;
+    status (*load_hparams)(const gguf_file &f, hparams *hp);
+    status (*load_weights)(const hparams &hp, tensor_lookup &lookup, model_weights *w);
+    // Returns the logits tensor: [V, M] or [V, 1].
+    tensor *(*build)(graph &g, const hparams &hp, const model_weights &w, const graph_inputs &in);
+};
+
+// The architecture registered under `name`, or nullptr.
+const arch_def *arch_find(const std::string &name);
+std::vector<std::string> arch_names();
+
+} // namespace tern

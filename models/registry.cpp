@@ -1,0 +1,24 @@
+// registry.cpp — the table of architectures. Adding one = one file + one row here.
+#include "model.h"
+
+namespace tern {
+
+extern const arch_def k_arch_llama;
+
+namespace {
+const arch_def *const k_archs[] = {&k_arch_llama};
+}
+
+const arch_def *arch_find(const std::string &name) {
+    for (const arch_def *a : k_archs)
+        if (name == a->name) return a;
+    return nullptr;
+}
+
+std::vector<std::string> arch_names() {
+    std::vector<std::string> v;
+    for (const arch_def *a : k_archs) v.push_back(a->name);
+    return v;
+}
+
+} // namespace tern

@@ -1,0 +1,298 @@
+// api.cpp — the C API: argument checks, error text, and calls into the runtime. No exception
+// escapes: every entry point that can allocate catches std::exception.
+#include "runtime.h"
+
+#include "kernels-cpu/cpu-backend.h"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+namespace tern {
+const char *last_error_text();
+void log_set(tern_log_callback cb, void *data);
+tern_token sampler_sample(tern_sampler *s, const float *logits, int32_t n_vocab);
+} // namespace tern
+
+using namespace tern;
+
+namespace {
+tern_status fail(code c, const char *msg) { return set_error(status(c, msg)); }
+
+// Copy `s` into buf (NUL-terminated, truncated to fit); returns the full length.
+int32_t copy_out(const std::string &s, char *buf, size_t size) {
+    if (buf && size > 0) {
+        const size_t n = std::min(s.size(), size - 1);
+        std::memcpy(buf, s.data(), n);
+        buf[n] = 0;
+    }
+    return (int32_t)s.size();
+}
+
+template <class F> tern_status guarded(F f) {
+    try {
+        return f();
+    } catch (const std::bad_alloc &) {
+        return fail(code::out_of_memory, "out of memory");
+    } catch (const std::exception &e) {
+        return fail(code::internal, e.what());
+    }
+}
+} // namespace
+
+extern "C" {
+
+const char *tern_last_error(void) { return last_error_text(); }
+
+const char *tern_status_str(tern_status s) {
+    switch (s) {
+    case TERN_OK: return "ok";
+    case TERN_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case TERN_ERR_IO: return "i/o error";
+    case TERN_ERR_BAD_FORMAT: return "bad format";
+    case TERN_ERR_UNSUPPORTED: return "unsupported";
+    case TERN_ERR_OUT_OF_MEMORY: return "out of memory";
+    case TERN_ERR_CONTEXT_FULL: return "context full";
+    case TERN_ERR_ABORTED: return "aborted";
+    case TERN_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}
+
+const char *tern_version(void) { return "0.1.0"; }
+
+void tern_log_set(tern_log_callback cb, void *user_data) { log_set(cb, user_data); }
+
+// ---- model ---------------------------------------------------------------------------------
+tern_model_params tern_model_default_params(void) {
+    tern_model_params p;
+    p.vocab_only = false;
+    p.use_mlock = false;
+    return p;
+}
+
+tern_status tern_model_load(const char *path, const tern_model_params *params, tern_model **out) {
+    if (!out) return fail(code::invalid_argument, "tern_model_load: out is NULL");
+    *out = nullptr;
+    return guarded([&] {
+        const tern_model_params p = params ? *params : tern_model_default_params();
+        std::unique_ptr<tern_model> m;
+        status st = model_load(path, p, &m);
+        if (!st) return set_error(st);
+        *out = m.release();
+        return TERN_OK;
+    });
+}
+
+void tern_model_free(tern_model *model) { delete model; }
+
+int32_t tern_model_n_vocab(const tern_model *m) { return m ? (int32_t)m->hp.n_vocab : 0; }
+int32_t tern_model_n_ctx_train(const tern_model *m) { return m ? (int32_t)m->hp.n_ctx_train : 0; }
+int32_t tern_model_n_embd(const tern_model *m) { return m ? (int32_t)m->hp.n_embd : 0; }
+int32_t tern_model_n_layer(const tern_model *m) { return m ? (int32_t)m->hp.n_layer : 0; }
+uint64_t tern_model_size_bytes(const tern_model *m) { return m ? m->n_bytes : 0; }
+uint64_t tern_model_n_params(const tern_model *m) { return m ? m->n_params : 0; }
+
+int32_t tern_model_desc(const tern_model *m, char *buf, size_t size) { return m ? copy_out(m->desc, buf, size) : -1; }
+
+int32_t tern_model_meta_str(const tern_model *m, const char *key, char *buf, size_t size) {
+    if (!m || !key) return -1;
+    const gguf_kv *kv = m->file->find(key);
+    if (!kv) return -1;
+    std::string s;
+    switch (kv->type) {
+    case gguf_vtype::string: s = kv->str; break;
+    case gguf_vtype::array: s = "[" + std::to_string(kv->arr_n) + " " + gguf_vtype_name(kv->arr_type) + "]"; break;
+    case gguf_vtype::f32:
+    case gguf_vtype::f64: s = std::to_string(kv->f); break;
+    case gguf_vtype::boolean: s = kv->u ? "true" : "false"; break;
+    case gguf_vtype::u64:
+    case gguf_vtype::u32:
+    case gguf_vtype::u16:
+    case gguf_vtype::u8: s = std::to_string(kv->u); break;
+    default: s = std::to_string(kv->i);
+    }
+    return copy_out(s, buf, size);
+}
+
+// ---- vocabulary ----------------------------------------------------------------------------
+tern_token tern_token_bos(const tern_model *m) { return m ? m->voc.bos : TERN_TOKEN_NULL; }
+tern_token tern_token_eos(const tern_model *m) { return m ? m->voc.eos : TERN_TOKEN_NULL; }
+bool tern_token_is_eog(const tern_model *m, tern_token t) { return m && m->voc.is_eog(t); }
+bool tern_add_bos(const tern_model *m) { return m && m->voc.add_bos; }
+
+int32_t tern_tokenize(const tern_model *m, const char *text, int32_t text_len, tern_token *tokens, int32_t n_max,
+                      bool add_special, bool parse_special) {
+    if (!m || (!text && text_len > 0) || text_len < 0) {
+        fail(code::invalid_argument, "tern_tokenize: bad arguments");
+        return INT32_MIN;
+    }
+    try {
+        const std::vector<token_id> ids =
+            m->voc.tokenize(std::string(text ? text : "", (size_t)text_len), add_special, parse_special);
+        if ((int64_t)ids.size() > n_max || (!tokens && !ids.empty())) return -(int32_t)ids.size();
+        std::copy(ids.begin(), ids.end(), tokens);
+        return (int32_t)ids.size();
+    } catch (const std::exception &e) {
+        fail(code::internal, e.what());
+        return INT32_MIN;
+    }
+}
+
+int32_t tern_token_to_piece(const tern_model *m, tern_token t, char *buf, int32_t size, bool special) {
+    if (!m || !m->voc.valid(t)) return INT32_MIN;
+    const std::string s = m->voc.token_to_piece(t, special);
+    if ((int32_t)s.size() > size || (!buf && !s.empty())) return -(int32_t)s.size();
+    std::memcpy(buf, s.data(), s.size());
+    return (int32_t)s.size();
+}
+
+int32_t tern_detokenize(const tern_model *m, const tern_token *tokens, int32_t n, char *text, int32_t size,
+                        bool remove_special, bool unparse_special) {
+    if (!m || n < 0 || (!tokens && n > 0)) return INT32_MIN;
+    for (int32_t i = 0; i < n; i++)
+        if (!m->voc.valid(tokens[i])) return INT32_MIN;
+    const std::string s = m->voc.detokenize(tokens, (size_t)n, remove_special, unparse_special);
+    if ((int32_t)s.size() > size || (!text && !s.empty())) return -(int32_t)s.size();
+    std::memcpy(text, s.data(), s.size());
+    return (int32_t)s.size();
+}
+
+int32_t tern_chat_apply_template(const tern_model *m, const char *tmpl, const tern_chat_message *msgs, size_t n,
+                                 bool add_assistant, char *buf, int32_t size) {
+    if (!m || (!msgs && n > 0)) return -1;
+    status st;
+    const std::string s = chat_apply_template(m, tmpl, msgs, n, add_assistant, &st);
+    if (!st) {
+        set_error(st);
+        return -1;
+    }
+    return copy_out(s, buf, size > 0 ? (size_t)size : 0);
+}
+
+// ---- context -------------------------------------------------------------------------------
+tern_context_params tern_context_default_params(void) {
+    tern_context_params p;
+    p.n_ctx = 0;
+    p.n_batch = 512;
+    p.n_threads = 0;
+    p.kv_type = TERN_KV_F16;
+    p.abort_callback = nullptr;
+    p.abort_user_data = nullptr;
+    return p;
+}
+
+tern_status tern_context_init(tern_model *m, const tern_context_params *params, tern_context **out) {
+    if (!out) return fail(code::invalid_argument, "tern_context_init: out is NULL");
+    *out = nullptr;
+    if (!m) return fail(code::invalid_argument, "tern_context_init: model is NULL");
+    if (m->vocab_only) return fail(code::invalid_argument, "model was loaded vocab-only: it cannot compute");
+    return guarded([&] {
+        backends_init();
+        auto ctx = std::make_unique<tern_context>();
+        ctx->model = m;
+        ctx->params = params ? *params : tern_context_default_params();
+        tern_context_params &p = ctx->params;
+        if (p.n_ctx == 0) p.n_ctx = (uint32_t)std::min<int64_t>(m->hp.n_ctx_train, 4096);
+        if (p.n_batch == 0) p.n_batch = 512;
+        if (p.n_threads <= 0) p.n_threads = cpu_default_threads();
+        if (p.n_ctx > (1u << 24)) return fail(code::invalid_argument, "n_ctx is larger than 16M tokens");
+        if (p.kv_type != TERN_KV_F16 && p.kv_type != TERN_KV_F32) return fail(code::invalid_argument, "unknown kv_type");
+        ctx->backend = backend_find("cpu");
+        if (!ctx->backend) return fail(code::internal, "no CPU backend registered");
+        status st = ctx->kv.init(m->hp, p.n_ctx, p.kv_type == TERN_KV_F32 ? type::f32 : type::f16);
+        if (!st) return set_error(st);
+        *out = ctx.release();
+        return TERN_OK;
+    });
+}
+
+void tern_context_free(tern_context *ctx) { delete ctx; }
+
+uint32_t tern_n_ctx(const tern_context *ctx) { return ctx ? ctx->params.n_ctx : 0; }
+int32_t tern_context_pos(const tern_context *ctx) { return ctx ? (int32_t)ctx->kv.used : 0; }
+
+tern_status tern_context_truncate(tern_context *ctx, int32_t pos) {
+    if (!ctx || pos < 0) return fail(code::invalid_argument, "tern_context_truncate: bad arguments");
+    ctx->kv.used = std::min<int64_t>(ctx->kv.used, pos);
+    return TERN_OK;
+}
+
+void tern_context_set_threads(tern_context *ctx, int32_t n) {
+    if (ctx) ctx->params.n_threads = n > 0 ? n : cpu_default_threads();
+}
+
+tern_status tern_decode(tern_context *ctx, const tern_token *tokens, int32_t n, bool all_logits) {
+    if (!ctx) return fail(code::invalid_argument, "tern_decode: context is NULL");
+    return guarded([&] {
+        status st = context_decode(ctx, tokens, n, all_logits);
+        return st ? TERN_OK : set_error(st);
+    });
+}
+
+const float *tern_get_logits(tern_context *ctx, int32_t i) {
+    if (!ctx || ctx->n_logit_rows == 0) return nullptr;
+    if (i < 0) i += ctx->last_batch;
+    if (i < 0 || i >= ctx->last_batch) return nullptr;
+    const int64_t V = ctx->model->hp.n_vocab;
+    if (ctx->last_all) return ctx->logits.data() + (size_t)i * V;
+    return i == ctx->last_batch - 1 ? ctx->logits.data() : nullptr;
+}
+
+tern_perf tern_context_perf(const tern_context *ctx) { return ctx ? ctx->perf : tern_perf{}; }
+void tern_context_perf_reset(tern_context *ctx) {
+    if (ctx) ctx->perf = tern_perf{};
+}
+
+// ---- sampler -------------------------------------------------------------------------------
+tern_sampler_params tern_sampler_default_params(void) {
+    tern_sampler_params p;
+    p.seed = 0;
+    p.temperature = 0.8f;
+    p.top_k = 40;
+    p.top_p = 0.95f;
+    p.min_p = 0.05f;
+    p.repeat_penalty = 1.0f;
+    p.frequency_penalty = 0.0f;
+    p.presence_penalty = 0.0f;
+    p.penalty_last_n = 64;
+    return p;
+}
+
+tern_status tern_sampler_init(const tern_sampler_params *params, tern_sampler **out) {
+    if (!out) return fail(code::invalid_argument, "tern_sampler_init: out is NULL");
+    *out = nullptr;
+    return guarded([&] {
+        auto s = std::make_unique<tern_sampler>();
+        s->params = params ? *params : tern_sampler_default_params();
+        s->rng_state = s->params.seed;
+        *out = s.release();
+        return TERN_OK;
+    });
+}
+
+void tern_sampler_free(tern_sampler *s) { delete s; }
+
+tern_token tern_sampler_sample(tern_sampler *s, const float *logits, int32_t n_vocab) {
+    if (!s || !logits || n_vocab <= 0) return TERN_TOKEN_NULL;
+    try {
+        return sampler_sample(s, logits, n_vocab);
+    } catch (const std::exception &e) {
+        fail(code::internal, e.what());
+        return TERN_TOKEN_NULL;
+    }
+}
+
+void tern_sampler_accept(tern_sampler *s, tern_token t) {
+    if (!s) return;
+    s->history.push_back(t);
+    while (s->history.size() > 4096) s->history.pop_front();
+}
+
+void tern_sampler_reset(tern_sampler *s) {
+    if (!s) return;
+    s->history.clear();
+    s->rng_state = s->params.seed;
+}
+
+} // extern "C"

@@ -1,0 +1,77 @@
+// context.cpp — decoding: split the tokens into batches, build the architecture's graph for
+// each, plan its memory, run it on the backend, and keep the logits the caller asked for.
+#include "runtime.h"
+
+#include <chrono>
+#include <cstring>
+
+namespace tern {
+
+status context_decode(tern_context *ctx, const int32_t *tokens, int32_t n, bool all_logits) {
+    tern_model *m = ctx->model;
+    TERN_CHECK_OR_RETURN(n > 0 && tokens, code::invalid_argument, "decode needs at least one token");
+    for (int32_t i = 0; i < n; i++)
+        TERN_CHECK_OR_RETURN(tokens[i] >= 0 && tokens[i] < m->hp.n_vocab, code::invalid_argument,
+                             "token id %d at index %d is outside the vocabulary (0..%lld)", tokens[i], i,
+                             (long long)m->hp.n_vocab - 1);
+    TERN_CHECK_OR_RETURN(ctx->kv.used + n <= ctx->kv.n_ctx(), code::context_full,
+                         "%d tokens do not fit: %lld of %lld context positions are used", n, (long long)ctx->kv.used,
+                         (long long)ctx->kv.n_ctx());
+    const auto t0 = std::chrono::steady_clock::now();
+    const int64_t V = m->hp.n_vocab;
+    ctx->logits.resize((size_t)(all_logits ? n : 1) * V);
+    ctx->n_logit_rows = 0;
+    ctx->last_batch = 0;
+    const int32_t n_batch = (int32_t)std::max<uint32_t>(1, ctx->params.n_batch);
+    const int64_t start_pos = ctx->kv.used;
+    for (int32_t b0 = 0; b0 < n; b0 += n_batch) {
+        const int32_t nb = std::min(n_batch, n - b0);
+        graph g;
+        graph_inputs in;
+        in.n_tokens = nb;
+        in.pos0 = ctx->kv.used;
+        in.all_logits = all_logits;
+        in.tokens = g.new_tensor_1d(type::i32, nb, "tokens");
+        in.tokens->data = const_cast<int32_t *>(tokens + b0);
+        std::vector<int32_t> pos(nb);
+        for (int32_t i = 0; i < nb; i++) pos[i] = (int32_t)(in.pos0 + i);
+        in.positions = g.new_tensor_1d(type::i32, nb, "positions");
+        in.positions->data = pos.data();
+        ctx->kv.bind(g, &in.k_cache, &in.v_cache);
+        tensor *logits = m->arch->build(g, m->hp, m->w, in);
+        status st = plan_memory(g, ctx->act);
+        if (st) {
+            compute_options opt;
+            opt.n_threads = ctx->params.n_threads;
+            opt.abort_cb = ctx->params.abort_callback;
+            opt.abort_data = ctx->params.abort_user_data;
+            st = ctx->backend->compute(g.nodes(), opt);
+        }
+        if (!st) {
+            ctx->kv.used = start_pos; // the batch did not land: positions stay as they were
+            return st;
+        }
+        const int64_t rows = tensor_nrows(logits);
+        if (all_logits) {
+            std::memcpy(ctx->logits.data() + (size_t)b0 * V, logits->data, sizeof(float) * V * rows);
+            ctx->n_logit_rows += (int32_t)rows;
+        } else if (b0 + nb == n) {
+            std::memcpy(ctx->logits.data(), (float *)logits->data + (rows - 1) * V, sizeof(float) * V);
+            ctx->n_logit_rows = 1;
+        }
+        ctx->kv.used += nb;
+    }
+    ctx->last_batch = n;
+    ctx->last_all = all_logits;
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (n == 1) {
+        ctx->perf.t_gen_ms += ms;
+        ctx->perf.n_gen_tokens += 1;
+    } else {
+        ctx->perf.t_prompt_ms += ms;
+        ctx->perf.n_prompt_tokens += n;
+    }
+    return status::ok();
+}
+
+} // namespace tern

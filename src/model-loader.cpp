@@ -1,0 +1,122 @@
+// model-loader.cpp — GGUF file -> tern_model: architecture, hyperparameters, vocabulary, and
+// weight tensors that point into the read-only mapping (checked for shape and type).
+#include "runtime.h"
+
+#include <sys/mman.h>
+
+#include <cstring>
+#include <map>
+
+namespace tern {
+
+namespace {
+
+std::string shape_str(int n_dims, const int64_t *ne) {
+    std::string s = "[";
+    for (int d = 0; d < n_dims; d++) s += (d ? ", " : "") + std::to_string(ne[d]);
+    return s + "]";
+}
+
+class gguf_lookup : public tensor_lookup {
+  public:
+    explicit gguf_lookup(tern_model &m) : m_(m) {}
+
+    tensor *get(const std::string &name, int n_dims, const int64_t *ne, bool required) override {
+        if (!error.is_ok()) return nullptr;
+        if (auto it = made_.find(name); it != made_.end()) return it->second;
+        const gguf_tensor_info *ti = m_.file->find_tensor(name);
+        if (!ti) {
+            if (required) error = make_status(code::bad_format, "model is missing tensor '%s'", name.c_str());
+            return nullptr;
+        }
+        bool ok = (int)ti->n_dims <= std::max(n_dims, 1);
+        for (int d = 0; d < 4; d++) ok = ok && ti->ne[d] == (d < n_dims ? ne[d] : 1);
+        if (!ok) {
+            error = make_status(code::bad_format, "tensor '%s' has shape %s, expected %s", name.c_str(),
+                                shape_str((int)ti->n_dims, ti->ne).c_str(), shape_str(n_dims, ne).c_str());
+            return nullptr;
+        }
+        const type_traits *tr = type_get(ti->ttype);
+        if (!tr->to_float) {
+            error = make_status(code::unsupported, "tensor '%s' has type %s, which tern cannot compute with yet",
+                                name.c_str(), tr->name);
+            return nullptr;
+        }
+        if (n_dims == 1 && ti->ttype != type::f32) {
+            error = make_status(code::unsupported, "vector tensor '%s' must be f32, is %s", name.c_str(), tr->name);
+            return nullptr;
+        }
+        m_.weights.emplace_back();
+        tensor *t = &m_.weights.back();
+        tensor_set_shape(t, ti->ttype, (int)ti->n_dims, ti->ne);
+        t->data = const_cast<uint8_t *>(m_.file->tensor_data(*ti));
+        t->name = name;
+        made_[name] = t;
+        return t;
+    }
+
+  private:
+    tern_model &m_;
+    std::map<std::string, tensor *> made_;
+};
+
+} // namespace
+
+status model_load(const char *path, const tern_model_params &params, std::unique_ptr<tern_model> *out) {
+    TERN_CHECK_OR_RETURN(path && *path, code::invalid_argument, "no model path given");
+    auto m = std::make_unique<tern_model>();
+    TERN_RETURN_IF_ERROR(gguf_file::open(path, &m->file));
+    const gguf_file &f = *m->file;
+
+    std::string arch;
+    TERN_CHECK_OR_RETURN(f.get_str("general.architecture", &arch), code::bad_format,
+                         "%s: no general.architecture key: not a model file", path);
+    TERN_RETURN_IF_ERROR(m->voc.load(f));
+    m->vocab_only = params.vocab_only;
+    if (params.vocab_only) {
+        m->hp.arch = arch;
+        m->hp.n_vocab = m->voc.n_tokens();
+        m->desc = arch + " (vocabulary only)";
+        *out = std::move(m);
+        return status::ok();
+    }
+
+    m->arch = arch_find(arch);
+    if (!m->arch) {
+        std::string known;
+        for (const auto &a : arch_names()) known += (known.empty() ? "" : ", ") + a;
+        return make_status(code::unsupported, "%s: architecture '%s' is not supported (known: %s)", path, arch.c_str(),
+                           known.c_str());
+    }
+    TERN_RETURN_IF_ERROR(m->arch->load_hparams(f, &m->hp));
+    const gguf_tensor_info *emb = f.find_tensor("token_embd.weight");
+    TERN_CHECK_OR_RETURN(emb != nullptr, code::bad_format, "%s: model is missing tensor 'token_embd.weight'", path);
+    m->hp.n_vocab = emb->ne[1];
+    TERN_CHECK_OR_RETURN(m->voc.n_tokens() <= m->hp.n_vocab, code::bad_format,
+                         "%s: tokenizer has %d tokens but the embedding only %lld rows", path, m->voc.n_tokens(),
+                         (long long)m->hp.n_vocab);
+
+    gguf_lookup lookup(*m);
+    status st = m->arch->load_weights(m->hp, lookup, &m->w);
+    if (!st) return status(st.err(), std::string(path) + ": " + st.message());
+
+    std::map<std::string, uint64_t> bytes_by_type;
+    for (const tensor &t : m->weights) {
+        m->n_params += (uint64_t)tensor_nelements(&t);
+        m->n_bytes += tensor_nbytes(&t);
+        bytes_by_type[type_name(t.ttype)] += tensor_nbytes(&t);
+    }
+    std::string main_type;
+    uint64_t best = 0;
+    for (const auto &kv : bytes_by_type)
+        if (kv.second > best) best = kv.second, main_type = kv.first;
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "%s %.0fM %s", arch.c_str(), m->n_params / 1e6, main_type.c_str());
+    m->desc = buf;
+    if (params.use_mlock && mlock(f.base(), f.file_size()) != 0)
+        log_msg(TERN_LOG_WARN, "mlock of %zu bytes failed (raise RLIMIT_MEMLOCK); continuing", f.file_size());
+    *out = std::move(m);
+    return status::ok();
+}
+
+} // namespace tern

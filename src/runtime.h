@@ -1,0 +1,65 @@
+// runtime.h — the structs behind the C API's opaque handles, and the runtime's internal calls.
+#pragma once
+
+#include "tern.h"
+
+#include "ggml/backend.h"
+#include "ggml/gguf.h"
+#include "ggml/plan.h"
+#include "kv-cache.h"
+#include "models/model.h"
+#include "vocab.h"
+
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+struct tern_model {
+    std::unique_ptr<tern::gguf_file> file;
+    const tern::arch_def *arch = nullptr;
+    tern::hparams hp;
+    tern::model_weights w;
+    tern::vocab voc;
+    std::deque<tern::tensor> weights; // leaves whose data lies in the mapping
+    uint64_t n_params = 0, n_bytes = 0;
+    std::string desc;
+    bool vocab_only = false;
+};
+
+struct tern_context {
+    tern_model *model = nullptr;
+    tern_context_params params{};
+    const tern::backend_iface *backend = nullptr;
+    tern::kv_cache kv;
+    tern::arena act;
+    std::vector<float> logits; // [n_rows, n_vocab]
+    int32_t n_logit_rows = 0;
+    int32_t last_batch = 0;    // tokens in the last tern_decode call
+    bool last_all = false;
+    tern_perf perf{};
+};
+
+struct tern_sampler {
+    tern_sampler_params params{};
+    uint64_t rng_state = 0;
+    std::deque<tern_token> history;
+};
+
+namespace tern {
+
+// Error plumbing for the C API: remember the message for tern_last_error, return the code.
+tern_status set_error(const status &st);
+void log_msg(tern_log_level level, const char *fmt, ...);
+
+status model_load(const char *path, const tern_model_params &params, std::unique_ptr<tern_model> *out);
+status context_decode(tern_context *ctx, const int32_t *tokens, int32_t n, bool all_logits);
+
+// Registers the backends compiled into this build (CPU always).
+void backends_init();
+
+std::string chat_apply_template(const tern_model *model, const char *tmpl, const tern_chat_message *msgs,
+                                size_t n, bool add_assistant, status *st);
+
+} // namespace tern

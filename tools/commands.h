@@ -1,0 +1,19 @@
+// commands.h — the tern subcommands. Each registers its CLI11 options and returns a runner.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace tern_cli {
+
+using runner = std::function<int()>;
+
+runner add_run(CLI::App &app);
+runner add_info(CLI::App &app);
+
+// ~/.cache/tern/models/SmolLM2-135M-Instruct.Q4_1.gguf (TERN_CACHE overrides ~/.cache/tern).
+std::string default_model_path();
+
+} // namespace tern_cli

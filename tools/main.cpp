@@ -1,0 +1,23 @@
+// main.cpp — the `tern` binary: dispatches to subcommands.
+#include "commands.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+int main(int argc, char **argv) {
+    CLI::App app{"tern — CPU/edge-first LLM inference on GGUF models"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "tern 0.1.0");
+    std::vector<std::pair<CLI::App *, tern_cli::runner>> cmds;
+    auto reg = [&](const char *name, tern_cli::runner r) { cmds.push_back({app.get_subcommand(name), r}); };
+    reg("run", tern_cli::add_run(app));
+    reg("info", tern_cli::add_info(app));
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        return app.exit(e);
+    }
+    for (auto &c : cmds)
+        if (c.first->parsed()) return c.second();
+    return 1;
+}
