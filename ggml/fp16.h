@@ -43,9 +43,10 @@ inline float fp16_to_fp32_compute(fp16_t h) {
     return bits_f32(sign | ((exp + 127 - 15) << 23) | (man << 13));
 }
 
-const float *fp16_table(); // 65536 entries, defined in type-table.cpp
+// 65536 entries, filled during static initialisation of type-table.cpp (before main).
+extern float g_fp16_to_fp32[65536];
 
-inline float fp16_to_fp32(fp16_t h) { return fp16_table()[h]; }
+inline float fp16_to_fp32(fp16_t h) { return g_fp16_to_fp32[h]; }
 
 // float -> half, round to nearest even; overflow to inf, nan preserved.
 inline fp16_t fp32_to_fp16(float f) {

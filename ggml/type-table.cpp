@@ -12,14 +12,13 @@
 
 namespace tern {
 
-const float *fp16_table() {
-    static const std::vector<float> table = [] {
-        std::vector<float> t(65536);
-        for (uint32_t i = 0; i < 65536; i++) t[i] = fp16_to_fp32_compute((fp16_t)i);
-        return t;
-    }();
-    return table.data();
-}
+float g_fp16_to_fp32[65536];
+namespace {
+const bool k_fp16_table_ready = [] {
+    for (uint32_t i = 0; i < 65536; i++) g_fp16_to_fp32[i] = fp16_to_fp32_compute((fp16_t)i);
+    return true;
+}();
+} // namespace
 
 namespace {
 

@@ -12,6 +12,9 @@ namespace tern {
 
 namespace {
 
+// Scalar half -> float with F16C (no table lookup in the hot loop).
+inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
 inline __m512i load2(const void *p0, const void *p1) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p0)),
                               _mm256_loadu_si256((const __m256i *)p1), 1);
@@ -91,15 +94,15 @@ float dot_q8_0(int64_t n, const void *w, const void *x) {
     int64_t k = 0;
     for (; k + 2 <= nb; k += 2) {
         const __m512i p = dot_i8x2(load2(a[k].qs, a[k + 1].qs), load2(b[k].qs, b[k + 1].qs));
-        const __m512 d = scale2(fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d),
-                                fp16_to_fp32(a[k + 1].d) * fp16_to_fp32(b[k + 1].d));
+        const __m512 d = scale2(h2f(a[k].d) * h2f(b[k].d),
+                                h2f(a[k + 1].d) * h2f(b[k + 1].d));
         acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
     }
     float s = _mm512_reduce_add_ps(acc);
     for (; k < nb; k++) {
         int sum = 0;
         for (int j = 0; j < QK8_0; j++) sum += a[k].qs[j] * b[k].qs[j];
-        s += fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d) * (float)sum;
+        s += h2f(a[k].d) * h2f(b[k].d) * (float)sum;
     }
     return s;
 }
@@ -118,8 +121,8 @@ float dot_q4_0(int64_t n, const void *w, const void *x) {
         const __m512i dqx = _mm512_dpbusd_epi32(_mm512_setzero_si512(), qa, qb);
         const __m512i sx = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, qb);
         const __m512i p = _mm512_sub_epi32(dqx, _mm512_slli_epi32(sx, 3));
-        const __m512 d = scale2(fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d),
-                                fp16_to_fp32(a[k + 1].d) * fp16_to_fp32(b[k + 1].d));
+        const __m512 d = scale2(h2f(a[k].d) * h2f(b[k].d),
+                                h2f(a[k + 1].d) * h2f(b[k + 1].d));
         acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
     }
     float s = _mm512_reduce_add_ps(acc);
@@ -127,7 +130,7 @@ float dot_q4_0(int64_t n, const void *w, const void *x) {
         int sum = 0;
         for (int j = 0; j < QK4_0 / 2; j++)
             sum += ((a[k].qs[j] & 15) - 8) * b[k].qs[j] + ((a[k].qs[j] >> 4) - 8) * b[k].qs[j + QK4_0 / 2];
-        s += fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d) * (float)sum;
+        s += h2f(a[k].d) * h2f(b[k].d) * (float)sum;
     }
     return s;
 }
@@ -142,17 +145,17 @@ float dot_q4_1(int64_t n, const void *w, const void *x) {
     for (; k + 2 <= nb; k += 2) {
         const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), unpack_nibbles2(a[k].qs, a[k + 1].qs),
                                               load2(b[k].qs, b[k + 1].qs));
-        const __m512 d = scale2(fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d),
-                                fp16_to_fp32(a[k + 1].d) * fp16_to_fp32(b[k + 1].d));
+        const __m512 d = scale2(h2f(a[k].d) * h2f(b[k].d),
+                                h2f(a[k + 1].d) * h2f(b[k + 1].d));
         acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
-        summs += fp16_to_fp32(a[k].m) * fp16_to_fp32(b[k].s) + fp16_to_fp32(a[k + 1].m) * fp16_to_fp32(b[k + 1].s);
+        summs += h2f(a[k].m) * h2f(b[k].s) + h2f(a[k + 1].m) * h2f(b[k + 1].s);
     }
     float s = _mm512_reduce_add_ps(acc) + summs;
     for (; k < nb; k++) {
         int sum = 0;
         for (int j = 0; j < QK4_1 / 2; j++)
             sum += (a[k].qs[j] & 15) * b[k].qs[j] + (a[k].qs[j] >> 4) * b[k].qs[j + QK4_1 / 2];
-        s += fp16_to_fp32(a[k].d) * fp16_to_fp32(b[k].d) * (float)sum + fp16_to_fp32(a[k].m) * fp16_to_fp32(b[k].s);
+        s += h2f(a[k].d) * h2f(b[k].d) * (float)sum + h2f(a[k].m) * h2f(b[k].s);
     }
     return s;
 }

@@ -5,6 +5,7 @@
 #include "unicode.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 
@@ -59,9 +60,10 @@ status vocab::load(const gguf_file &f) {
     if (kind_ == vocab_kind::spm) {
         bos = 1, eos = 2, unk = 0;
         add_bos = true;
+        clean_spaces_ = false; // SentencePiece detokenization keeps spaces as written
     } else {
         bos = eos = find("<|endoftext|>");
-        add_bos = false;
+        add_bos = true; // as llama.cpp: files that do not want BOS say add_bos_token = false
         add_space_prefix_ = false;
     }
     TERN_RETURN_IF_ERROR(tok_key("tokenizer.ggml.bos_token_id", &bos));
@@ -95,6 +97,18 @@ status vocab::load(const gguf_file &f) {
         const int32_t t = types_[i];
         if ((t == token_type_control || t == token_type_user_defined || t == token_type_unknown) && !texts_[i].empty())
             specials_.push_back((token_id)i);
+    }
+    // Phi-3 vocabularies: special tokens swallow the whitespace that follows them (the
+    // tokenizer.json of those models marks them rstrip), except <unk>, <s> and <|endoftext|>.
+    rstrip_.assign(n, 0);
+    std::string name;
+    f.get_str("general.name", &name);
+    for (auto &ch : name) ch = (char)std::tolower((unsigned char)ch);
+    if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
+        for (token_id id : specials_) rstrip_[id] = 1;
+        if (token_id id = find("</s>"); id >= 0) rstrip_[id] = 1;
+        for (const char *t : {"<unk>", "<s>", "<|endoftext|>"})
+            if (token_id id = find(t); id >= 0) rstrip_[id] = 0;
     }
     std::stable_sort(specials_.begin(), specials_.end(),
                      [&](token_id a, token_id b) { return texts_[a].size() > texts_[b].size(); });
@@ -145,6 +159,8 @@ std::vector<token_id> vocab::tokenize(const std::string &text, bool add_special,
                 if (hit > pos) next.push_back({-1, fr.text.substr(pos, hit - pos)});
                 next.push_back({sid, ""});
                 pos = hit + st.size();
+                if (rstrip_[sid])
+                    while (pos < fr.text.size() && std::isspace((unsigned char)fr.text[pos])) pos++;
             }
             if (pos < fr.text.size()) next.push_back({-1, fr.text.substr(pos)});
         }
@@ -182,7 +198,7 @@ std::string vocab::token_to_piece(token_id id, bool special, bool lstrip) const 
         if (special) out = t;
         break;
     case token_type_unknown:
-        out = kind_ == vocab_kind::spm ? "\xe2\x96\x85" : t; // SentencePiece shows unknown as U+2585
+        if (special) out = t;
         break;
     case token_type_user_defined: out = t; break;
     case token_type_byte:

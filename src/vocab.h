@@ -61,6 +61,7 @@ class vocab {
     std::vector<std::string> texts_;
     std::vector<float> scores_;
     std::vector<int32_t> types_;
+    std::vector<uint8_t> rstrip_; // 1: whitespace after this special token is dropped
     std::unordered_map<std::string, token_id> index_;
     std::unordered_map<std::string, int> merges_; // "left right" -> rank
     std::vector<token_id> specials_;              // control/user-defined/unknown, longest text first

@@ -1,0 +1,97 @@
+// test-golden.cpp — end-to-end agreement with llama.cpp on the shared models: greedy tokens
+// exact and logits within the golden README's tolerances (F32 KV: 1e-4, F16 KV: 2e-2 for
+// stories260K; tiny random models by top-5 logits).
+#include "test-util.h"
+
+#include "tern.h"
+
+#include <cmath>
+
+namespace {
+
+struct session {
+    tern_model *m = nullptr;
+    tern_context *c = nullptr;
+    session(const std::string &path, tern_kv_type kv, int threads) {
+        REQUIRE_MESSAGE(tern_model_load(path.c_str(), nullptr, &m) == TERN_OK, tern_last_error());
+        tern_context_params p = tern_context_default_params();
+        p.n_ctx = 512;
+        p.kv_type = kv;
+        p.n_threads = threads;
+        REQUIRE_MESSAGE(tern_context_init(m, &p, &c) == TERN_OK, tern_last_error());
+    }
+    ~session() {
+        tern_context_free(c);
+        tern_model_free(m);
+    }
+};
+
+int argmax(const float *l, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (l[i] > l[best]) best = i;
+    return best;
+}
+
+// Runs prompt + greedy decode; compares tokens and logits at the recorded positions.
+void check_golden(const std::string &model, const std::string &golden, tern_kv_type kv, double full_tol, double top_tol,
+                  bool exact_tokens, int threads) {
+    const std::string mpath = test_util::model_path(model), gpath = test_util::golden_path(golden);
+    SKIP_IF_MISSING(mpath);
+    SKIP_IF_MISSING(gpath);
+    const auto j = test_util::load_json(gpath);
+    CAPTURE(golden);
+    session s(mpath, kv, threads);
+    const int V = tern_model_n_vocab(s.m);
+    std::vector<int32_t> in = j["decoded_input"];
+    REQUIRE(tern_decode(s.c, in.data(), (int32_t)in.size(), false) == TERN_OK);
+    const std::vector<int32_t> want = j["greedy_tokens"];
+    const auto &positions = j["positions"];
+    double max_full = 0, max_top = 0;
+    std::vector<int32_t> got;
+    for (size_t i = 0; i < want.size(); i++) {
+        const float *l = tern_get_logits(s.c, -1);
+        REQUIRE(l);
+        if (i < positions.size() && (!exact_tokens || got == std::vector<int32_t>(want.begin(), want.begin() + i))) {
+            const auto &p = positions[i];
+            if (p.contains("logits"))
+                for (int k = 0; k < V; k++) max_full = std::max(max_full, std::fabs((double)l[k] - p["logits"][k].get<double>()));
+            for (const auto &t : p["top"]) max_top = std::max(max_top, std::fabs((double)l[t["id"].get<int>()] - t["logit"].get<double>()));
+        }
+        const int32_t next = exact_tokens ? argmax(l, V) : want[i]; // teacher-force when not exact
+        got.push_back(argmax(l, V));
+        REQUIRE(tern_decode(s.c, &next, 1, false) == TERN_OK);
+    }
+    if (exact_tokens) CHECK(got == want);
+    CHECK_MESSAGE(max_full <= full_tol, "max |logit diff| over full vectors ", max_full);
+    CHECK_MESSAGE(max_top <= top_tol, "max |logit diff| over top-5 ", max_top);
+    MESSAGE(golden << ": max full diff " << max_full << ", top-5 diff " << max_top);
+}
+
+const char *k_prompts[] = {"p01_once", "p02_dog", "p03_park", "p04_empty", "p06_long", "p07_ball"};
+
+} // namespace
+
+TEST_SUITE("golden") {
+
+TEST_CASE("stories260K, F32 KV: greedy tokens exact, logits within 1e-4") {
+    for (const char *p : k_prompts)
+        check_golden("stories260K.gguf", std::string("stories260K-kvf32__") + p + ".json", TERN_KV_F32, 1e-4, 1e-4, true, 1);
+}
+
+TEST_CASE("stories260K, F16 KV (llama.cpp default), 2 threads: tokens exact, logits within 2e-2") {
+    for (const char *p : k_prompts)
+        check_golden("stories260K.gguf", std::string("stories260K__") + p + ".json", TERN_KV_F16, 2e-2, 2e-2, true, 2);
+}
+
+TEST_CASE("llama-bpe-tiny (llama + GPT-2 BPE, tied output), F32 KV: logits within 1e-4") {
+    for (const char *p : {"p01_once", "p02_dog", "p06_long", "p07_ball"})
+        check_golden("llama-bpe-tiny-f32.gguf", std::string("llama-bpe-tiny-f32-kvf32__") + p + ".json", TERN_KV_F32,
+                     1e-4, 1e-4, false, 2);
+}
+
+TEST_CASE("llama-tiny Q8_0 (activations quantized like llama.cpp): top-5 logits within 2e-2") {
+    for (const char *p : {"p01_once", "p03_park", "p06_long"})
+        check_golden("llama-tiny-q8_0.gguf", std::string("llama-tiny-q8_0__") + p + ".json", TERN_KV_F16, 1e9, 2e-2, false, 2);
+}
+}

@@ -1,0 +1,185 @@
+// test-graph.cpp — the memory planner (reuse without clobbering live values) and each
+// non-matmul op against a direct double-precision computation.
+#include "test-util.h"
+
+#include "ggml/fp16.h"
+#include "ggml/plan.h"
+#include "kernels-cpu/cpu-backend.h"
+
+#include <cmath>
+#include <random>
+
+using namespace tern;
+
+namespace {
+std::vector<float> randv(size_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::vector<float> v(n);
+    for (auto &x : v) x = nd(rng);
+    return v;
+}
+void run(graph &g, arena &mem, int nth = 2) {
+    REQUIRE(plan_memory(g, mem).is_ok());
+    compute_options opt;
+    opt.n_threads = nth;
+    REQUIRE(cpu_compute(g.nodes(), opt, kernels_select()).is_ok());
+}
+} // namespace
+
+TEST_SUITE("graph") {
+
+TEST_CASE("planner reuses dead intermediates and keeps live ones intact") {
+    const int64_t E = 64, M = 4;
+    graph g;
+    tensor *x = g.new_tensor_2d(type::f32, E, M, "x");
+    auto xv = randv(E * M, 1);
+    x->data = xv.data();
+    // x -> a -> b -> ... chain of 10 adds of x, then a long-lived value used at the end.
+    tensor *keep = g.mul(x, x); // live until the end
+    tensor *cur = g.add(x, x);
+    for (int i = 0; i < 10; i++) cur = g.add(cur, x);
+    tensor *out = g.add(cur, keep);
+    g.mark_output(out);
+    arena mem;
+    plan_stats st;
+    REQUIRE(plan_memory(g, mem, &st).is_ok());
+    CHECK(st.arena_bytes < st.naive_bytes / 3);
+    compute_options opt;
+    opt.n_threads = 2;
+    REQUIRE(cpu_compute(g.nodes(), opt, kernels_select()).is_ok());
+    for (int64_t i = 0; i < E * M; i++) CHECK(((float *)out->data)[i] == doctest::Approx(12 * xv[i] + xv[i] * xv[i]).epsilon(1e-5));
+}
+
+TEST_CASE("rms_norm, mul, silu_mul, get_rows") {
+    const int64_t E = 48, M = 3, V = 10;
+    graph g;
+    tensor *x = g.new_tensor_2d(type::f32, E, M);
+    tensor *w = g.new_tensor_1d(type::f32, E);
+    auto xv = randv(E * M, 2), wv = randv(E, 3);
+    x->data = xv.data();
+    w->data = wv.data();
+    tensor *n = g.mul(g.rms_norm(x, 1e-5f), w);
+    tensor *s = g.silu_mul(x, x);
+    // embedding table in f16, rows 7, 0, 9
+    tensor *tab = g.new_tensor_2d(type::f16, E, V);
+    auto tv = randv(E * V, 4);
+    std::vector<fp16_t> th(E * V);
+    for (size_t i = 0; i < th.size(); i++) th[i] = fp32_to_fp16(tv[i]);
+    tab->data = th.data();
+    tensor *ids = g.new_tensor_1d(type::i32, 3);
+    int32_t idv[3] = {7, 0, 9};
+    ids->data = idv;
+    tensor *rows = g.get_rows(tab, ids);
+    for (tensor *t : {n, s, rows}) g.mark_output(t);
+    arena mem;
+    run(g, mem);
+    for (int64_t m = 0; m < M; m++) {
+        double ss = 0;
+        for (int64_t i = 0; i < E; i++) ss += (double)xv[m * E + i] * xv[m * E + i];
+        const double r = 1.0 / std::sqrt(ss / E + 1e-5);
+        for (int64_t i = 0; i < E; i++) {
+            const double xi = xv[m * E + i];
+            CHECK(((float *)n->data)[m * E + i] == doctest::Approx(xi * r * wv[i]).epsilon(1e-5));
+            CHECK(((float *)s->data)[m * E + i] == doctest::Approx(xi / (1 + std::exp(-xi)) * xi).epsilon(1e-5));
+            CHECK(((float *)rows->data)[m * E + i] == fp16_to_fp32(th[idv[m] * E + i]));
+        }
+    }
+}
+
+TEST_CASE("rope: normal and neox pairing, partial rotation") {
+    const int64_t D = 16, H = 3, M = 4;
+    for (int mode : {0, 2}) {
+        for (int n_rot : {16, 8}) {
+            graph g;
+            tensor *x = g.new_tensor(type::f32, 3, std::array<int64_t, 3>{D, H, M}.data());
+            auto xv = randv(D * H * M, 5);
+            x->data = xv.data();
+            tensor *pos = g.new_tensor_1d(type::i32, M);
+            int32_t pv[4] = {0, 3, 17, 250};
+            pos->data = pv;
+            tensor *y = g.rope(x, pos, n_rot, 10000.0f, mode);
+            g.mark_output(y);
+            arena mem;
+            run(g, mem);
+            for (int64_t m = 0; m < M; m++)
+                for (int64_t h = 0; h < H; h++) {
+                    const float *in = xv.data() + (m * H + h) * D;
+                    const float *out = (const float *)y->data + (m * H + h) * D;
+                    for (int i = 0; i < n_rot / 2; i++) {
+                        const double th = pv[m] * std::pow(10000.0, -2.0 * i / n_rot);
+                        const int a = mode ? i : 2 * i, b = mode ? i + n_rot / 2 : 2 * i + 1;
+                        CHECK(out[a] == doctest::Approx(in[a] * std::cos(th) - in[b] * std::sin(th)).epsilon(1e-5));
+                        CHECK(out[b] == doctest::Approx(in[a] * std::sin(th) + in[b] * std::cos(th)).epsilon(1e-5));
+                    }
+                    for (int64_t i = n_rot; i < D; i++) CHECK(out[i] == in[i]);
+                }
+        }
+    }
+}
+
+TEST_CASE("kv_store + attention: causal GQA over an f32 and f16 cache") {
+    const int64_t D = 8, H = 4, Hkv = 2, n_ctx = 16, pos0 = 5, M = 3;
+    for (type kt : {type::f32, type::f16}) {
+        std::vector<uint8_t> kmem(row_size(kt, D * Hkv) * n_ctx), vmem(kmem.size());
+        auto kprev = randv(D * Hkv * pos0, 6), vprev = randv(D * Hkv * pos0, 7);
+        type_get(kt)->from_float(kprev.data(), kmem.data(), D * Hkv * pos0);
+        type_get(kt)->from_float(vprev.data(), vmem.data(), D * Hkv * pos0);
+        graph g;
+        tensor *kc = g.new_tensor_2d(kt, D * Hkv, n_ctx), *vc = g.new_tensor_2d(kt, D * Hkv, n_ctx);
+        kc->data = kmem.data();
+        vc->data = vmem.data();
+        tensor *q = g.new_tensor(type::f32, 3, std::array<int64_t, 3>{D, H, M}.data());
+        tensor *k = g.new_tensor_2d(type::f32, D * Hkv, M), *v = g.new_tensor_2d(type::f32, D * Hkv, M);
+        auto qv = randv(D * H * M, 8), knew = randv(D * Hkv * M, 9), vnew = randv(D * Hkv * M, 10);
+        q->data = qv.data();
+        k->data = knew.data();
+        v->data = vnew.data();
+        tensor *ks = g.kv_store(k, kc, pos0), *vs = g.kv_store(v, vc, pos0);
+        tensor *o = g.attention(q, kc, vc, ks, vs, (int)Hkv, pos0, 0.3f);
+        g.mark_output(o);
+        arena mem;
+        run(g, mem);
+        // Reference from the cache contents (already rounded to the cache type).
+        std::vector<float> kall(D * Hkv * n_ctx), vall(kall.size());
+        type_get(kt)->to_float(kmem.data(), kall.data(), D * Hkv * (pos0 + M));
+        type_get(kt)->to_float(vmem.data(), vall.data(), D * Hkv * (pos0 + M));
+        for (int64_t i = 0; i < D * Hkv * M; i++)
+            CHECK(kall[pos0 * D * Hkv + i] == doctest::Approx(knew[i]).epsilon(kt == type::f16 ? 1e-3 : 1e-7));
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t h = 0; h < H; h++) {
+                const int64_t kvh = h / (H / Hkv), n_kv = pos0 + m + 1;
+                std::vector<double> p(n_kv);
+                double mx = -1e30, sum = 0;
+                for (int64_t j = 0; j < n_kv; j++) {
+                    double s = 0;
+                    for (int64_t d = 0; d < D; d++) s += (double)qv[(m * H + h) * D + d] * kall[j * D * Hkv + kvh * D + d];
+                    p[j] = s * 0.3;
+                    mx = std::max(mx, p[j]);
+                }
+                for (auto &x : p) sum += (x = std::exp(x - mx));
+                for (int64_t d = 0; d < D; d++) {
+                    double ref = 0;
+                    for (int64_t j = 0; j < n_kv; j++) ref += p[j] / sum * vall[j * D * Hkv + kvh * D + d];
+                    CHECK(((float *)o->data)[m * D * H + h * D + d] == doctest::Approx(ref).epsilon(1e-4));
+                }
+            }
+    }
+}
+
+TEST_CASE("abort callback stops a graph between nodes") {
+    graph g;
+    tensor *x = g.new_tensor_2d(type::f32, 8, 2);
+    auto xv = randv(16, 11);
+    x->data = xv.data();
+    tensor *y = g.add(g.add(x, x), x);
+    g.mark_output(y);
+    arena mem;
+    REQUIRE(plan_memory(g, mem).is_ok());
+    compute_options opt;
+    opt.n_threads = 2;
+    opt.abort_cb = [](void *) { return true; };
+    status st = cpu_compute(g.nodes(), opt, kernels_select());
+    CHECK(st.err() == code::aborted);
+}
+}
