@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# README command 2: install what the build needs, fetch the default model, build, and run the
+# whole test suite; then rebuild with AddressSanitizer + UBSan and rerun the suites that parse
+# untrusted input (GGUF, tokenizer) and drive the runtime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-deps.sh
+bash scripts/fetch-model.sh >/dev/null || echo "test.sh: WARNING: default model not fetched; its tests will say SKIPPED"
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$jobs"
+(cd build && ctest --output-on-failure -j "$jobs")
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTERN_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$jobs" --target tern-tests tern
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$jobs" -R 'gguf|types|tokenizer|graph|sampling|api|cli')
+echo "test.sh: all tests passed"
