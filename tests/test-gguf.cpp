@@ -154,7 +154,7 @@ TEST_CASE("absurd tensor dims, offsets and types are rejected") {
     // A huge tensor whose data is not in the file.
     {
         gguf_writer w;
-        std::vector<uint8_t> data(64);
+        std::vector<uint8_t> data(32 * 2 * 4);
         const int64_t ne[2] = {32, 2};
         w.add_tensor("x", type::f32, ne, 2, data.data());
         auto b = w.to_bytes();
