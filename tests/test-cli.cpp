@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <sys/wait.h>
 
@@ -12,7 +13,8 @@ struct result {
     std::string out; // stdout + stderr
 };
 result sh(const std::string &args) {
-    const std::string cmd = std::string(TERN_BIN) + " " + args + " 2>&1";
+    const char *bin = std::getenv("TERN_BIN"); // a relocated build (e.g. on another machine) names its binary
+    const std::string cmd = std::string(bin && *bin ? bin : TERN_BIN) + " " + args + " 2>&1";
     FILE *p = popen(cmd.c_str(), "r");
     REQUIRE(p);
     std::string out;
