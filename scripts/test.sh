@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: install what the build needs, fetch the default model, build, and run the
 # whole test suite; then rebuild with AddressSanitizer + UBSan and rerun the suites that parse
-# untrusted input (GGUF, tokenizer) and drive the runtime.
+# untrusted input (GGUF, tokenizer) and drive the runtime; finally fuzz the GGUF parser and the
+# tokenizers for 20 s each (libFuzzer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
@@ -13,4 +14,5 @@ cmake --build build -j "$jobs"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTERN_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs" --target tern-tests tern
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$jobs" -R 'gguf|types|tokenizer|graph|sampling|api|cli')
+bash scripts/fuzz.sh 20
 echo "test.sh: all tests passed"
