@@ -170,18 +170,7 @@ void axpy_f16(int64_t n, float a, const void *x, float *y) {
 }
 
 isa_kernels make() {
-    isa_kernels t{};
-    t.isa = "avx2";
-    t.dot[(int)type::f32] = dot_f32;
-    t.dot[(int)type::f16] = dot_f16;
-    t.dot[(int)type::bf16] = dot_bf16;
-    t.dot[(int)type::q8_0] = dot_q8_0;
-    t.dot[(int)type::q4_0] = dot_q4_0;
-    t.dot[(int)type::q4_1] = dot_q4_1;
-    t.axpy[(int)type::f32] = axpy_f32;
-    t.axpy[(int)type::f16] = axpy_f16;
-    kernels_fill_from_generic(&t);
-    return t;
+    return kernels_make("avx2", {dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0, dot_q4_1, axpy_f32, axpy_f16});
 }
 
 } // namespace

@@ -99,11 +99,7 @@ float dot_q8_0(int64_t n, const void *w, const void *x) {
         acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
     }
     float s = _mm512_reduce_add_ps(acc);
-    for (; k < nb; k++) {
-        int sum = 0;
-        for (int j = 0; j < QK8_0; j++) sum += a[k].qs[j] * b[k].qs[j];
-        s += h2f(a[k].d) * h2f(b[k].d) * (float)sum;
-    }
+    if (k < nb) s += kernels_generic()->dot[(int)type::q8_0](QK8_0, &a[k], &b[k]); // odd last block
     return s;
 }
 
@@ -126,12 +122,7 @@ float dot_q4_0(int64_t n, const void *w, const void *x) {
         acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
     }
     float s = _mm512_reduce_add_ps(acc);
-    for (; k < nb; k++) {
-        int sum = 0;
-        for (int j = 0; j < QK4_0 / 2; j++)
-            sum += ((a[k].qs[j] & 15) - 8) * b[k].qs[j] + ((a[k].qs[j] >> 4) - 8) * b[k].qs[j + QK4_0 / 2];
-        s += h2f(a[k].d) * h2f(b[k].d) * (float)sum;
-    }
+    if (k < nb) s += kernels_generic()->dot[(int)type::q4_0](QK4_0, &a[k], &b[k]); // odd last block
     return s;
 }
 
@@ -151,12 +142,7 @@ float dot_q4_1(int64_t n, const void *w, const void *x) {
         summs += h2f(a[k].m) * h2f(b[k].s) + h2f(a[k + 1].m) * h2f(b[k + 1].s);
     }
     float s = _mm512_reduce_add_ps(acc) + summs;
-    for (; k < nb; k++) {
-        int sum = 0;
-        for (int j = 0; j < QK4_1 / 2; j++)
-            sum += (a[k].qs[j] & 15) * b[k].qs[j] + (a[k].qs[j] >> 4) * b[k].qs[j + QK4_1 / 2];
-        s += h2f(a[k].d) * h2f(b[k].d) * (float)sum + h2f(a[k].m) * h2f(b[k].s);
-    }
+    if (k < nb) s += kernels_generic()->dot[(int)type::q4_1](QK4_1, &a[k], &b[k]); // odd last block
     return s;
 }
 
@@ -181,18 +167,7 @@ void axpy_f16(int64_t n, float a, const void *x, float *y) {
 }
 
 isa_kernels make() {
-    isa_kernels t{};
-    t.isa = "avx512";
-    t.dot[(int)type::f32] = dot_f32;
-    t.dot[(int)type::f16] = dot_f16;
-    t.dot[(int)type::bf16] = dot_bf16;
-    t.dot[(int)type::q8_0] = dot_q8_0;
-    t.dot[(int)type::q4_0] = dot_q4_0;
-    t.dot[(int)type::q4_1] = dot_q4_1;
-    t.axpy[(int)type::f32] = axpy_f32;
-    t.axpy[(int)type::f16] = axpy_f16;
-    kernels_fill_from_generic(&t);
-    return t;
+    return kernels_make("avx512", {dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0, dot_q4_1, axpy_f32, axpy_f16});
 }
 
 } // namespace

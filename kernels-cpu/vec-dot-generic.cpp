@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 namespace tern {
 
@@ -100,12 +101,16 @@ const isa_kernels *kernels_generic() {
     return &t;
 }
 
-void kernels_fill_from_generic(isa_kernels *t) {
-    const isa_kernels *g = kernels_generic();
-    for (int i = 0; i < (int)type::count_; i++) {
-        if (!t->dot[i]) t->dot[i] = g->dot[i];
-        if (!t->axpy[i]) t->axpy[i] = g->axpy[i];
-    }
+isa_kernels kernels_make(const char *isa, const isa_entries &e) {
+    isa_kernels t = *kernels_generic();
+    t.isa = isa;
+    const std::pair<type, vec_dot_fn> dots[] = {{type::f32, e.f32},   {type::f16, e.f16},   {type::bf16, e.bf16},
+                                                {type::q8_0, e.q8_0}, {type::q4_0, e.q4_0}, {type::q4_1, e.q4_1}};
+    for (const auto &d : dots)
+        if (d.second) t.dot[(int)d.first] = d.second;
+    if (e.axpy_f32) t.axpy[(int)type::f32] = e.axpy_f32;
+    if (e.axpy_f16) t.axpy[(int)type::f16] = e.axpy_f16;
+    return t;
 }
 
 const isa_kernels *kernels_select() {

@@ -29,7 +29,11 @@ const isa_kernels *kernels_avx512(); // nullptr when not built or not supported 
 const isa_kernels *kernels_neon();   // nullptr when not built or not supported here
 const isa_kernels *kernels_select();
 
-// Fill entries of `t` that are still null from the generic table.
-void kernels_fill_from_generic(isa_kernels *t);
+// The kernels an ISA file provides for the formats of issue 2; a null entry falls back to generic.
+struct isa_entries {
+    vec_dot_fn f32, f16, bf16, q8_0, q4_0, q4_1;
+    axpy_fn axpy_f32, axpy_f16;
+};
+isa_kernels kernels_make(const char *isa, const isa_entries &e);
 
 } // namespace tern
