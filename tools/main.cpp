@@ -12,6 +12,7 @@ int main(int argc, char **argv) {
     auto reg = [&](const char *name, tern_cli::runner r) { cmds.push_back({app.get_subcommand(name), r}); };
     reg("run", tern_cli::add_run(app));
     reg("info", tern_cli::add_info(app));
+    reg("bench", tern_cli::add_bench(app));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

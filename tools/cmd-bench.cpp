@@ -1,0 +1,161 @@
+// cmd-bench.cpp — `tern bench`: llama-bench-style throughput. For each thread count: prompt
+// processing of -p tokens (one batched decode from an empty cache) and generation of -n tokens
+// (one token per decode) after -d tokens of context, repeated -r times; mean ± sd in tokens/s,
+// as a table or JSON lines. Token ids are fixed pseudo-random values, so runs are comparable.
+#include "commands.h"
+
+#include "tern.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace tern_cli {
+
+namespace {
+
+struct bench_opts {
+    std::string model, threads = "0", kv_type = "f16";
+    int n_prompt = 128, n_gen = 64, depth = 0, reps = 3;
+    bool json = false;
+};
+
+struct stats {
+    double mean = 0, sd = 0;
+};
+stats summarize(const std::vector<double> &v) {
+    stats s;
+    for (double x : v) s.mean += x;
+    s.mean /= (double)v.size();
+    for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
+    s.sd = v.size() > 1 ? std::sqrt(s.sd / (double)(v.size() - 1)) : 0.0;
+    return s;
+}
+
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// Tokens/s of one test; returns < 0 on error (message printed).
+double run_once(tern_model *m, int threads, tern_kv_type kv, int n_prompt, int n_gen, int depth) {
+    tern_context_params p = tern_context_default_params();
+    p.n_ctx = (uint32_t)(depth + n_prompt + n_gen + 8);
+    p.n_threads = threads;
+    p.kv_type = kv;
+    tern_context *c = nullptr;
+    if (tern_context_init(m, &p, &c) != TERN_OK) {
+        std::fprintf(stderr, "tern: error: %s\n", tern_last_error());
+        return -1;
+    }
+    std::unique_ptr<tern_context, void (*)(tern_context *)> ctx(c, tern_context_free);
+    const int V = tern_model_n_vocab(m);
+    uint64_t state = 12345;
+    auto next_tok = [&] {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        return (tern_token)((state >> 33) % (uint64_t)V);
+    };
+    std::vector<tern_token> toks(std::max(1, std::max(depth, n_prompt)));
+    for (auto &t : toks) t = next_tok();
+    if (depth > 0 && tern_decode(c, toks.data(), depth, false) != TERN_OK) return -1;
+    const double t0 = now_s();
+    if (n_prompt > 0) {
+        if (tern_decode(c, toks.data(), n_prompt, false) != TERN_OK) return -1;
+        return n_prompt / (now_s() - t0);
+    }
+    for (int i = 0; i < n_gen; i++) {
+        const tern_token t = next_tok();
+        if (tern_decode(c, &t, 1, false) != TERN_OK) return -1;
+    }
+    return n_gen / (now_s() - t0);
+}
+
+int bench(const bench_opts &o) {
+    const std::string path = o.model.empty() ? default_model_path() : o.model;
+    tern_model *mp = nullptr;
+    if (tern_model_load(path.c_str(), nullptr, &mp) != TERN_OK) {
+        std::fprintf(stderr, "tern: error: cannot load model: %s\n", tern_last_error());
+        return 1;
+    }
+    std::unique_ptr<tern_model, void (*)(tern_model *)> model(mp, tern_model_free);
+    tern_kv_type kv = o.kv_type == "f32" ? TERN_KV_F32 : TERN_KV_F16;
+    if (o.kv_type != "f16" && o.kv_type != "f32") {
+        std::fprintf(stderr, "tern: error: unknown --kv-type %s\n", o.kv_type.c_str());
+        return 1;
+    }
+    std::vector<int> threads;
+    std::stringstream ss(o.threads);
+    for (std::string tok; std::getline(ss, tok, ',');) {
+        try {
+            threads.push_back(std::stoi(tok));
+        } catch (...) {
+            std::fprintf(stderr, "tern: error: bad thread list '%s'\n", o.threads.c_str());
+            return 1;
+        }
+    }
+    char desc[128];
+    tern_model_desc(model.get(), desc, sizeof desc);
+    const double size_mib = tern_model_size_bytes(model.get()) / 1048576.0;
+    if (!o.json) {
+        std::printf("| %-28s | %9s | %7s | %8s | %-12s | %20s |\n", "model", "size", "threads", "kv", "test", "t/s");
+        std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(30, '-').c_str(), std::string(11, '-').c_str(),
+                    std::string(9, '-').c_str(), std::string(10, '-').c_str(), std::string(14, '-').c_str(),
+                    std::string(22, '-').c_str());
+    }
+    struct test {
+        int p, n;
+    };
+    std::vector<test> tests;
+    if (o.n_prompt > 0) tests.push_back({o.n_prompt, 0});
+    if (o.n_gen > 0) tests.push_back({0, o.n_gen});
+    for (int th : threads) {
+        for (const test &t : tests) {
+            run_once(model.get(), th, kv, t.p ? std::min(t.p, 8) : 0, t.p ? 0 : 2, 0); // warm-up
+            std::vector<double> v;
+            for (int r = 0; r < o.reps; r++) {
+                const double tps = run_once(model.get(), th, kv, t.p, t.n, o.depth);
+                if (tps < 0) {
+                    std::fprintf(stderr, "tern: error: %s\n", tern_last_error());
+                    return 1;
+                }
+                v.push_back(tps);
+            }
+            const stats s = summarize(v);
+            std::string name = t.p ? "pp" + std::to_string(t.p) : "tg" + std::to_string(t.n);
+            if (o.depth) name += " @ d" + std::to_string(o.depth);
+            if (o.json) {
+                std::printf("{\"model\": \"%s\", \"model_size_bytes\": %llu, \"threads\": %d, \"kv_type\": \"%s\", "
+                            "\"test\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"depth\": %d, \"reps\": %d, "
+                            "\"tokens_per_s_mean\": %.3f, \"tokens_per_s_sd\": %.3f, \"samples\": [",
+                            desc, (unsigned long long)tern_model_size_bytes(model.get()), th, o.kv_type.c_str(),
+                            name.c_str(), t.p, t.n, o.depth, o.reps, s.mean, s.sd);
+                for (size_t i = 0; i < v.size(); i++) std::printf("%s%.3f", i ? ", " : "", v[i]);
+                std::printf("]}\n");
+            } else {
+                std::printf("| %-28s | %5.1f MiB | %7d | %8s | %-12s | %11.2f ± %6.2f |\n", desc, size_mib, th,
+                            o.kv_type.c_str(), name.c_str(), s.mean, s.sd);
+            }
+            std::fflush(stdout);
+        }
+    }
+    return 0;
+}
+
+} // namespace
+
+runner add_bench(CLI::App &app) {
+    auto o = std::make_shared<bench_opts>();
+    CLI::App *c = app.add_subcommand("bench", "measure prompt-processing and generation speed");
+    c->add_option("-m,--model", o->model, "GGUF model file (default: SmolLM2-135M-Instruct)");
+    c->add_option("-p,--n-prompt", o->n_prompt, "prompt tokens (0: skip)")->check(CLI::Range(0, 1 << 20));
+    c->add_option("-n,--n-gen", o->n_gen, "generated tokens (0: skip)")->check(CLI::Range(0, 1 << 20));
+    c->add_option("-d,--depth", o->depth, "tokens already in the context")->check(CLI::Range(0, 1 << 20));
+    c->add_option("-t,--threads", o->threads, "comma-separated thread counts (0: physical cores)");
+    c->add_option("-r,--repetitions", o->reps, "repetitions per test")->check(CLI::Range(1, 1000));
+    c->add_option("--kv-type", o->kv_type, "KV cache type: f16 or f32");
+    c->add_flag("--json", o->json, "one JSON object per test and thread count");
+    return [o] { return bench(*o); };
+}
+
+} // namespace tern_cli
