@@ -67,12 +67,32 @@ void op_mul_mat(const op_ctx &c, tensor *dst) {
     constexpr int64_t chunk = 16;
     const int64_t n_chunks = (N + chunk - 1) / chunk;
     float *y = (float *)dst->data;
+    const dot2x2_fn tile = c.k->dot2x2[(int)w->ttype];
+    const uint8_t *wd = (const uint8_t *)w->data;
+    const size_t ws = w->nb[1];
     for (int64_t ch = c.ith; ch < n_chunks; ch += c.nth) {
         const int64_t r0 = ch * chunk, r1 = std::min(N, r0 + chunk);
-        for (int64_t m = 0; m < M; m++) {
+        int64_t m = 0;
+        if (tile) { // pairs of columns x pairs of rows
+            for (; m + 2 <= M; m += 2) {
+                const uint8_t *x0 = act + m * act_stride, *x1 = x0 + act_stride;
+                float *y0 = y + m * N, *y1 = y0 + N;
+                int64_t r = r0;
+                for (; r + 2 <= r1; r += 2) {
+                    float o[4];
+                    tile(K, wd + r * ws, wd + (r + 1) * ws, x0, x1, o);
+                    y0[r] = o[0], y0[r + 1] = o[1], y1[r] = o[2], y1[r + 1] = o[3];
+                }
+                for (; r < r1; r++) {
+                    y0[r] = dot(K, wd + r * ws, x0);
+                    y1[r] = dot(K, wd + r * ws, x1);
+                }
+            }
+        }
+        for (; m < M; m++) {
             const uint8_t *xm = act + m * act_stride;
             float *ym = y + m * N;
-            for (int64_t r = r0; r < r1; r++) ym[r] = dot(K, (const uint8_t *)w->data + r * w->nb[1], xm);
+            for (int64_t r = r0; r < r1; r++) ym[r] = dot(K, wd + r * ws, xm);
         }
     }
 }

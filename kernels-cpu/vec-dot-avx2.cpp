@@ -7,6 +7,8 @@
 #if defined(__x86_64__) && defined(TERN_HAVE_AVX2)
 #include <immintrin.h>
 
+#include <type_traits>
+
 namespace tern {
 
 namespace {
@@ -151,6 +153,70 @@ float dot_q4_1(int64_t n, const void *w, const void *x) {
     return hsum256(_mm256_add_ps(acc0, acc1)) + (summs0 + summs1);
 }
 
+// ---- 2x2 tiles for batched matmuls ---------------------------------------------------------
+// One unpacked weight block and one activation block each feed two products; four
+// accumulators, one per output.
+inline __m256i dot_abs_sign(__m256i aw, __m256i w, __m256i x) { // |w| precomputed as aw
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), _mm256_set1_epi16(1));
+}
+
+inline void store4(float *out, __m256 a00, __m256 a10, __m256 a01, __m256 a11, const float *add) {
+    out[0] = hsum256(a00) + add[0];
+    out[1] = hsum256(a10) + add[1];
+    out[2] = hsum256(a01) + add[2];
+    out[3] = hsum256(a11) + add[3];
+}
+
+template <bool IS_Q4_0>
+void dot2x2_sym(int64_t n, const void *w0, const void *w1, const void *x0, const void *x1, float *out) {
+    using wblock = typename std::conditional<IS_Q4_0, block_q4_0, block_q8_0>::type;
+    const wblock *a0 = (const wblock *)w0, *a1 = (const wblock *)w1;
+    const block_q8_0 *b0 = (const block_q8_0 *)x0, *b1 = (const block_q8_0 *)x1;
+    __m256 c00 = _mm256_setzero_ps(), c10 = c00, c01 = c00, c11 = c00;
+    for (int64_t k = 0; k < n / QK8_0; k++) {
+        __m256i q0, q1;
+        if constexpr (IS_Q4_0) {
+            q0 = _mm256_sub_epi8(unpack_nibbles(a0[k].qs), _mm256_set1_epi8(8));
+            q1 = _mm256_sub_epi8(unpack_nibbles(a1[k].qs), _mm256_set1_epi8(8));
+        } else {
+            q0 = _mm256_loadu_si256((const __m256i *)a0[k].qs);
+            q1 = _mm256_loadu_si256((const __m256i *)a1[k].qs);
+        }
+        const __m256i aq0 = _mm256_sign_epi8(q0, q0), aq1 = _mm256_sign_epi8(q1, q1);
+        const __m256i y0 = _mm256_loadu_si256((const __m256i *)b0[k].qs);
+        const __m256i y1 = _mm256_loadu_si256((const __m256i *)b1[k].qs);
+        const float dw0 = h2f(a0[k].d), dw1 = h2f(a1[k].d), dx0 = h2f(b0[k].d), dx1 = h2f(b1[k].d);
+        c00 = _mm256_fmadd_ps(_mm256_set1_ps(dw0 * dx0), _mm256_cvtepi32_ps(dot_abs_sign(aq0, q0, y0)), c00);
+        c10 = _mm256_fmadd_ps(_mm256_set1_ps(dw1 * dx0), _mm256_cvtepi32_ps(dot_abs_sign(aq1, q1, y0)), c10);
+        c01 = _mm256_fmadd_ps(_mm256_set1_ps(dw0 * dx1), _mm256_cvtepi32_ps(dot_abs_sign(aq0, q0, y1)), c01);
+        c11 = _mm256_fmadd_ps(_mm256_set1_ps(dw1 * dx1), _mm256_cvtepi32_ps(dot_abs_sign(aq1, q1, y1)), c11);
+    }
+    const float zero[4] = {0, 0, 0, 0};
+    store4(out, c00, c10, c01, c11, zero);
+}
+
+void dot2x2_q4_1(int64_t n, const void *w0, const void *w1, const void *x0, const void *x1, float *out) {
+    const block_q4_1 *a0 = (const block_q4_1 *)w0, *a1 = (const block_q4_1 *)w1;
+    const block_q8_1 *b0 = (const block_q8_1 *)x0, *b1 = (const block_q8_1 *)x1;
+    __m256 c00 = _mm256_setzero_ps(), c10 = c00, c01 = c00, c11 = c00;
+    __m128 mins = _mm_setzero_ps(); // {m0 s0, m1 s0, m0 s1, m1 s1}
+    for (int64_t k = 0; k < n / QK4_1; k++) {
+        const __m256i q0 = unpack_nibbles(a0[k].qs), q1 = unpack_nibbles(a1[k].qs);
+        const __m256i y0 = _mm256_loadu_si256((const __m256i *)b0[k].qs);
+        const __m256i y1 = _mm256_loadu_si256((const __m256i *)b1[k].qs);
+        const float dw0 = h2f(a0[k].d), dw1 = h2f(a1[k].d), dx0 = h2f(b0[k].d), dx1 = h2f(b1[k].d);
+        c00 = _mm256_fmadd_ps(_mm256_set1_ps(dw0 * dx0), _mm256_cvtepi32_ps(dot_u8_i8(q0, y0)), c00);
+        c10 = _mm256_fmadd_ps(_mm256_set1_ps(dw1 * dx0), _mm256_cvtepi32_ps(dot_u8_i8(q1, y0)), c10);
+        c01 = _mm256_fmadd_ps(_mm256_set1_ps(dw0 * dx1), _mm256_cvtepi32_ps(dot_u8_i8(q0, y1)), c01);
+        c11 = _mm256_fmadd_ps(_mm256_set1_ps(dw1 * dx1), _mm256_cvtepi32_ps(dot_u8_i8(q1, y1)), c11);
+        const float m0 = h2f(a0[k].m), m1 = h2f(a1[k].m), s0 = h2f(b0[k].s), s1 = h2f(b1[k].s);
+        mins = _mm_fmadd_ps(_mm_setr_ps(m0, m1, m0, m1), _mm_setr_ps(s0, s0, s1, s1), mins);
+    }
+    float add[4];
+    _mm_storeu_ps(add, mins);
+    store4(out, c00, c10, c01, c11, add);
+}
+
 void axpy_f32(int64_t n, float a, const void *x, float *y) {
     const float *v = (const float *)x;
     const __m256 va = _mm256_set1_ps(a);
@@ -170,7 +236,8 @@ void axpy_f16(int64_t n, float a, const void *x, float *y) {
 }
 
 isa_kernels make() {
-    return kernels_make("avx2", {dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0, dot_q4_1, axpy_f32, axpy_f16});
+    return kernels_make("avx2", {dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0, dot_q4_1, axpy_f32, axpy_f16,
+                                 dot2x2_sym<false>, dot2x2_sym<true>, dot2x2_q4_1});
 }
 
 } // namespace

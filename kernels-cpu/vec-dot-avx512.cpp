@@ -167,7 +167,14 @@ void axpy_f16(int64_t n, float a, const void *x, float *y) {
 }
 
 isa_kernels make() {
-    return kernels_make("avx512", {dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0, dot_q4_1, axpy_f32, axpy_f16});
+    isa_entries e{dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0, dot_q4_1, axpy_f32, axpy_f16};
+    // 2x2 tiles: the AVX2 ones (this CPU runs AVX2 too) until AVX-512 tiles are written.
+    if (const isa_kernels *a = kernels_avx2()) {
+        e.q8_0_2x2 = a->dot2x2[(int)type::q8_0];
+        e.q4_0_2x2 = a->dot2x2[(int)type::q4_0];
+        e.q4_1_2x2 = a->dot2x2[(int)type::q4_1];
+    }
+    return kernels_make("avx512", e);
 }
 
 } // namespace

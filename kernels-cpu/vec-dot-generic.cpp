@@ -108,6 +108,9 @@ isa_kernels kernels_make(const char *isa, const isa_entries &e) {
                                                 {type::q8_0, e.q8_0}, {type::q4_0, e.q4_0}, {type::q4_1, e.q4_1}};
     for (const auto &d : dots)
         if (d.second) t.dot[(int)d.first] = d.second;
+    if (e.q8_0_2x2) t.dot2x2[(int)type::q8_0] = e.q8_0_2x2;
+    if (e.q4_0_2x2) t.dot2x2[(int)type::q4_0] = e.q4_0_2x2;
+    if (e.q4_1_2x2) t.dot2x2[(int)type::q4_1] = e.q4_1_2x2;
     if (e.axpy_f32) t.axpy[(int)type::f32] = e.axpy_f32;
     if (e.axpy_f16) t.axpy[(int)type::f16] = e.axpy_f16;
     return t;

@@ -16,11 +16,15 @@ namespace tern {
 
 using vec_dot_fn = float (*)(int64_t n, const void *w, const void *x);
 using axpy_fn = void (*)(int64_t n, float a, const void *x, float *y);
+// Two weight rows times two activation rows: out = {w0.x0, w1.x0, w0.x1, w1.x1}. Batched matmuls
+// (prompt processing) use it so each unpacked weight block and activation block serves twice.
+using dot2x2_fn = void (*)(int64_t n, const void *w0, const void *w1, const void *x0, const void *x1, float *out);
 
 struct isa_kernels {
     const char *isa;
     vec_dot_fn dot[(int)type::count_];
     axpy_fn axpy[(int)type::count_];
+    dot2x2_fn dot2x2[(int)type::count_]; // null: use four dot calls
 };
 
 const isa_kernels *kernels_generic();
@@ -33,6 +37,7 @@ const isa_kernels *kernels_select();
 struct isa_entries {
     vec_dot_fn f32, f16, bf16, q8_0, q4_0, q4_1;
     axpy_fn axpy_f32, axpy_f16;
+    dot2x2_fn q8_0_2x2 = nullptr, q4_0_2x2 = nullptr, q4_1_2x2 = nullptr;
 };
 isa_kernels kernels_make(const char *isa, const isa_entries &e);
 

@@ -111,7 +111,9 @@ status model_load(const char *path, const tern_model_params &params, std::unique
     for (const auto &kv : bytes_by_type)
         if (kv.second > best) best = kv.second, main_type = kv.first;
     char buf[128];
-    std::snprintf(buf, sizeof buf, "%s %.0fM %s", arch.c_str(), m->n_params / 1e6, main_type.c_str());
+    if (m->n_params >= 1000000000ull) std::snprintf(buf, sizeof buf, "%s %.1fB %s", arch.c_str(), m->n_params / 1e9, main_type.c_str());
+    else if (m->n_params >= 1000000ull) std::snprintf(buf, sizeof buf, "%s %.0fM %s", arch.c_str(), m->n_params / 1e6, main_type.c_str());
+    else std::snprintf(buf, sizeof buf, "%s %.0fK %s", arch.c_str(), m->n_params / 1e3, main_type.c_str());
     m->desc = buf;
     if (params.use_mlock && mlock(f.base(), f.file_size()) != 0)
         log_msg(TERN_LOG_WARN, "mlock of %zu bytes failed (raise RLIMIT_MEMLOCK); continuing", f.file_size());

@@ -68,6 +68,46 @@ TEST_CASE("dot kernels match the scalar reference") {
     }
 }
 
+TEST_CASE("2x2 tile kernels match four scalar dot products") {
+    std::mt19937 rng(321);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    int tested = 0;
+    for (type t : k_weight_types) {
+        const type vdt = type_get(t)->vec_dot_type;
+        for (int64_t n : {32, 64, 96, 576, 1024}) {
+            if (n % type_get(t)->block_size) continue;
+            std::vector<std::vector<uint8_t>> w(2), x(2);
+            std::vector<double> mag(4, 0.0);
+            for (int i = 0; i < 2; i++) {
+                std::vector<float> a(n), b(n);
+                for (auto &v : a) v = nd(rng);
+                for (auto &v : b) v = nd(rng);
+                w[i].resize(row_size(t, n));
+                x[i].resize(row_size(vdt, n));
+                type_get(t)->from_float(a.data(), w[i].data(), n);
+                type_get(vdt)->from_float(b.data(), x[i].data(), n);
+            }
+            float ref[4];
+            for (int j = 0; j < 4; j++) {
+                ref[j] = kernels_generic()->dot[(int)t](n, w[j % 2].data(), x[j / 2].data());
+                std::vector<float> wf(n), xf(n);
+                type_get(t)->to_float(w[j % 2].data(), wf.data(), n);
+                type_get(vdt)->to_float(x[j / 2].data(), xf.data(), n);
+                for (int64_t i = 0; i < n; i++) mag[j] += std::fabs((double)wf[i] * xf[i]);
+            }
+            for (const isa_kernels *k : isas()) {
+                if (!k->dot2x2[(int)t]) continue;
+                tested++;
+                float out[4];
+                k->dot2x2[(int)t](n, w[0].data(), w[1].data(), x[0].data(), x[1].data(), out);
+                for (int j = 0; j < 4; j++)
+                    CHECK_MESSAGE(std::fabs(out[j] - ref[j]) <= 1e-5 * mag[j] + 1e-6, k->isa, " ", type_name(t), " n=", n);
+            }
+        }
+    }
+    if (kernels_avx2()) CHECK(tested > 0);
+}
+
 TEST_CASE("axpy kernels match the scalar reference") {
     std::mt19937 rng(5);
     std::normal_distribution<float> nd(0.0f, 1.0f);
