@@ -1,6 +1,5 @@
 // vec-dot-avx2.cpp — AVX2 + FMA + F16C kernels (this file alone is built with -mavx2 -mfma
 // -mf16c; it is only called when cpu_features says the CPU and OS support them).
-#include "cpu-features.h"
 #include "ggml/fp16.h"
 #include "vec-dot.h"
 
@@ -242,9 +241,9 @@ isa_kernels make() {
 
 } // namespace
 
-const isa_kernels *kernels_avx2() {
-    const cpu_features &f = cpu_features_get();
-    if (!(f.avx2 && f.fma && f.f16c)) return nullptr;
+// Called only after kernels_avx2() (vec-dot-generic.cpp, built without ISA flags) has checked
+// the CPU: code in this file may use the ISA anywhere, even in a function's prologue.
+const isa_kernels *kernels_avx2_unchecked() {
     static const isa_kernels t = make();
     return &t;
 }
@@ -253,6 +252,6 @@ const isa_kernels *kernels_avx2() {
 
 #else
 namespace tern {
-const isa_kernels *kernels_avx2() { return nullptr; }
+const isa_kernels *kernels_avx2_unchecked() { return nullptr; }
 } // namespace tern
 #endif

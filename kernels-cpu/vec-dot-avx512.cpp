@@ -1,7 +1,6 @@
 // vec-dot-avx512.cpp — AVX-512 (F, BW, VL, VNNI) kernels; built with those flags, called only
 // when cpu_features says the CPU and OS support all of them. Quantized kernels take two 32-wide
 // blocks per 512-bit register and use VPDPBUSD (u8 x s8 -> s32) for the integer dot.
-#include "cpu-features.h"
 #include "ggml/fp16.h"
 #include "vec-dot.h"
 
@@ -169,7 +168,7 @@ void axpy_f16(int64_t n, float a, const void *x, float *y) {
 isa_kernels make() {
     isa_entries e{dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0, dot_q4_1, axpy_f32, axpy_f16};
     // 2x2 tiles: the AVX2 ones (this CPU runs AVX2 too) until AVX-512 tiles are written.
-    if (const isa_kernels *a = kernels_avx2()) {
+    if (const isa_kernels *a = kernels_avx2_unchecked()) { // AVX-512 CPUs run AVX2
         e.q8_0_2x2 = a->dot2x2[(int)type::q8_0];
         e.q4_0_2x2 = a->dot2x2[(int)type::q4_0];
         e.q4_1_2x2 = a->dot2x2[(int)type::q4_1];
@@ -179,9 +178,9 @@ isa_kernels make() {
 
 } // namespace
 
-const isa_kernels *kernels_avx512() {
-    const cpu_features &f = cpu_features_get();
-    if (!(f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni && f.f16c && f.fma)) return nullptr;
+// Called only after kernels_avx512() (vec-dot-generic.cpp, built without ISA flags) has checked
+// the CPU: code in this file may use the ISA anywhere, even in a function's prologue.
+const isa_kernels *kernels_avx512_unchecked() {
     static const isa_kernels t = make();
     return &t;
 }
@@ -190,6 +189,6 @@ const isa_kernels *kernels_avx512() {
 
 #else
 namespace tern {
-const isa_kernels *kernels_avx512() { return nullptr; }
+const isa_kernels *kernels_avx512_unchecked() { return nullptr; }
 } // namespace tern
 #endif

@@ -1,5 +1,6 @@
 // vec-dot-generic.cpp — scalar reference kernels: the oracle every SIMD kernel is tested against.
 // Integer block sums are exact; the float accumulation runs block by block in order.
+#include "cpu-features.h"
 #include "ggml/fp16.h"
 #include "vec-dot.h"
 
@@ -114,6 +115,20 @@ isa_kernels kernels_make(const char *isa, const isa_entries &e) {
     if (e.axpy_f32) t.axpy[(int)type::f32] = e.axpy_f32;
     if (e.axpy_f16) t.axpy[(int)type::f16] = e.axpy_f16;
     return t;
+}
+
+// The feature checks live here, in code built for baseline x86-64, so that nothing compiled
+// with -mavx2/-mavx512* runs before the CPU has been asked.
+const isa_kernels *kernels_avx2() {
+    const cpu_features &f = cpu_features_get();
+    return f.avx2 && f.fma && f.f16c ? kernels_avx2_unchecked() : nullptr;
+}
+
+const isa_kernels *kernels_avx512() {
+    const cpu_features &f = cpu_features_get();
+    return f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni && f.avx2 && f.fma && f.f16c
+               ? kernels_avx512_unchecked()
+               : nullptr;
 }
 
 const isa_kernels *kernels_select() {

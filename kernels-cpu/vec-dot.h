@@ -33,6 +33,10 @@ const isa_kernels *kernels_avx512(); // nullptr when not built or not supported 
 const isa_kernels *kernels_neon();   // nullptr when not built or not supported here
 const isa_kernels *kernels_select();
 
+// The ISA files' tables without the CPU check (the checked getters above call these).
+const isa_kernels *kernels_avx2_unchecked();
+const isa_kernels *kernels_avx512_unchecked();
+
 // The kernels an ISA file provides for the formats of issue 2; a null entry falls back to generic.
 struct isa_entries {
     vec_dot_fn f32, f16, bf16, q8_0, q4_0, q4_1;
