@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,11 +27,15 @@ status cpu_compute(const std::vector<tensor *> &nodes, const compute_options &op
     }
     std::vector<uint8_t> work_buf(work + 64);
     uint8_t *wdata = work_buf.data();
+    std::unique_ptr<std::atomic<int64_t>[]> counters(new std::atomic<int64_t>[nodes.size()]);
+    for (size_t i = 0; i < nodes.size(); i++) counters[i].store(0, std::memory_order_relaxed);
     bool aborted = false;
 #pragma omp parallel num_threads(nth)
     {
-        const op_ctx c{omp_get_thread_num(), omp_get_num_threads(), wdata, k};
-        for (tensor *n : nodes) {
+        op_ctx c{omp_get_thread_num(), omp_get_num_threads(), wdata, k, nullptr};
+        for (size_t i = 0; i < nodes.size(); i++) {
+            tensor *n = nodes[i];
+            c.next_chunk = &counters[i];
             if (opt.abort_cb) {
 #pragma omp single
                 aborted = aborted || opt.abort_cb(opt.abort_data);

@@ -70,7 +70,9 @@ void op_mul_mat(const op_ctx &c, tensor *dst) {
     const dot2x2_fn tile = c.k->dot2x2[(int)w->ttype];
     const uint8_t *wd = (const uint8_t *)w->data;
     const size_t ws = w->nb[1];
-    for (int64_t ch = c.ith; ch < n_chunks; ch += c.nth) {
+    // Chunks are handed out dynamically (a thread slowed by a busy sibling takes fewer); each
+    // thread's first chunk is its own index, then it draws from the shared counter.
+    for (int64_t ch = c.ith; ch < n_chunks; ch = c.nth + c.next_chunk->fetch_add(1, std::memory_order_relaxed)) {
         const int64_t r0 = ch * chunk, r1 = std::min(N, r0 + chunk);
         int64_t m = 0;
         if (tile) { // pairs of columns x pairs of rows

@@ -4,6 +4,7 @@
 #include "ggml/tensor.h"
 #include "vec-dot.h"
 
+#include <atomic>
 #include <cstdint>
 
 namespace tern {
@@ -12,6 +13,7 @@ struct op_ctx {
     int ith, nth;           // this thread, thread count
     uint8_t *work;          // shared scratch of cpu_op_work_size() bytes
     const isa_kernels *k;   // kernel table in use
+    std::atomic<int64_t> *next_chunk; // per-node work counter, zero before the node runs
 };
 
 size_t cpu_op_work_size(const tensor *node, int n_threads);
