@@ -2,6 +2,7 @@
 #include "type-table.h"
 
 #include "fp16.h"
+#include "quant-ref.h"
 
 #include <algorithm>
 #include <cctype>
@@ -43,114 +44,6 @@ void bf16_from_float(const float *src, void *dst, int64_t n) {
     for (int64_t i = 0; i < n; i++) d[i] = fp32_to_bf16(src[i]);
 }
 
-// ---- Q8_0: symmetric 8-bit, 32 per block -------------------------------------------------------
-void q8_0_from_float(const float *x, void *dst, int64_t n) {
-    block_q8_0 *y = (block_q8_0 *)dst;
-    for (int64_t b = 0; b < n / QK8_0; b++, x += QK8_0) {
-        float amax = 0.0f;
-        for (int j = 0; j < QK8_0; j++) amax = std::max(amax, std::fabs(x[j]));
-        const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[b].d = fp32_to_fp16(d);
-        for (int j = 0; j < QK8_0; j++) y[b].qs[j] = (int8_t)std::lround(x[j] * id);
-    }
-}
-void q8_0_to_float(const void *src, float *y, int64_t n) {
-    const block_q8_0 *x = (const block_q8_0 *)src;
-    for (int64_t b = 0; b < n / QK8_0; b++) {
-        const float d = fp16_to_fp32(x[b].d);
-        for (int j = 0; j < QK8_0; j++) *y++ = d * x[b].qs[j];
-    }
-}
-
-// ---- Q8_1: Q8_0 plus d*sum(q), the activation format for Q4_1 ----------------------------------
-void q8_1_from_float(const float *x, void *dst, int64_t n) {
-    block_q8_1 *y = (block_q8_1 *)dst;
-    for (int64_t b = 0; b < n / QK8_1; b++, x += QK8_1) {
-        float amax = 0.0f;
-        for (int j = 0; j < QK8_1; j++) amax = std::max(amax, std::fabs(x[j]));
-        const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        int sum = 0;
-        for (int j = 0; j < QK8_1; j++) {
-            y[b].qs[j] = (int8_t)std::lround(x[j] * id);
-            sum += y[b].qs[j];
-        }
-        y[b].d = fp32_to_fp16(d);
-        y[b].s = fp32_to_fp16(d * (float)sum);
-    }
-}
-void q8_1_to_float(const void *src, float *y, int64_t n) {
-    const block_q8_1 *x = (const block_q8_1 *)src;
-    for (int64_t b = 0; b < n / QK8_1; b++) {
-        const float d = fp16_to_fp32(x[b].d);
-        for (int j = 0; j < QK8_1; j++) *y++ = d * x[b].qs[j];
-    }
-}
-
-// ---- Q4_0: symmetric 4-bit, offset 8 --------------------------------------------------------
-void q4_0_from_float(const float *x, void *dst, int64_t n) {
-    block_q4_0 *y = (block_q4_0 *)dst;
-    for (int64_t b = 0; b < n / QK4_0; b++, x += QK4_0) {
-        float amax = 0.0f, max = 0.0f; // max keeps the sign of the largest magnitude
-        for (int j = 0; j < QK4_0; j++) {
-            if (std::fabs(x[j]) > amax) {
-                amax = std::fabs(x[j]);
-                max = x[j];
-            }
-        }
-        const float d = max / -8.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[b].d = fp32_to_fp16(d);
-        for (int j = 0; j < QK4_0 / 2; j++) {
-            const uint8_t lo = (uint8_t)std::min(15, (int)(int8_t)(x[j] * id + 8.5f));
-            const uint8_t hi = (uint8_t)std::min(15, (int)(int8_t)(x[j + QK4_0 / 2] * id + 8.5f));
-            y[b].qs[j] = lo | (hi << 4);
-        }
-    }
-}
-void q4_0_to_float(const void *src, float *y, int64_t n) {
-    const block_q4_0 *x = (const block_q4_0 *)src;
-    for (int64_t b = 0; b < n / QK4_0; b++, y += QK4_0) {
-        const float d = fp16_to_fp32(x[b].d);
-        for (int j = 0; j < QK4_0 / 2; j++) {
-            y[j] = d * ((x[b].qs[j] & 15) - 8);
-            y[j + QK4_0 / 2] = d * ((x[b].qs[j] >> 4) - 8);
-        }
-    }
-}
-
-// ---- Q4_1: asymmetric 4-bit (scale + minimum) ----------------------------------------------
-void q4_1_from_float(const float *x, void *dst, int64_t n) {
-    block_q4_1 *y = (block_q4_1 *)dst;
-    for (int64_t b = 0; b < n / QK4_1; b++, x += QK4_1) {
-        float mn = x[0], mx = x[0];
-        for (int j = 1; j < QK4_1; j++) {
-            mn = std::min(mn, x[j]);
-            mx = std::max(mx, x[j]);
-        }
-        const float d = (mx - mn) / 15.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[b].d = fp32_to_fp16(d);
-        y[b].m = fp32_to_fp16(mn);
-        for (int j = 0; j < QK4_1 / 2; j++) {
-            const uint8_t lo = (uint8_t)std::min(15, (int)(int8_t)((x[j] - mn) * id + 0.5f));
-            const uint8_t hi = (uint8_t)std::min(15, (int)(int8_t)((x[j + QK4_1 / 2] - mn) * id + 0.5f));
-            y[b].qs[j] = lo | (hi << 4);
-        }
-    }
-}
-void q4_1_to_float(const void *src, float *y, int64_t n) {
-    const block_q4_1 *x = (const block_q4_1 *)src;
-    for (int64_t b = 0; b < n / QK4_1; b++, y += QK4_1) {
-        const float d = fp16_to_fp32(x[b].d), m = fp16_to_fp32(x[b].m);
-        for (int j = 0; j < QK4_1 / 2; j++) {
-            y[j] = d * (x[b].qs[j] & 15) + m;
-            y[j + QK4_1 / 2] = d * (x[b].qs[j] >> 4) + m;
-        }
-    }
-}
-
 constexpr type_traits row(const char *name, int64_t bs, size_t ts, bool q, to_float_fn tf = nullptr,
                           from_float_fn ff = nullptr, type vdt = type::f32) {
     return {name, bs, ts, q, tf, ff, vdt};
@@ -167,15 +60,17 @@ struct table {
         set(type::q8_1, row("q8_1", 32, 36, true, q8_1_to_float, q8_1_from_float, type::q8_1));
         set(type::q4_0, row("q4_0", 32, 18, true, q4_0_to_float, q4_0_from_float, type::q8_0));
         set(type::q4_1, row("q4_1", 32, 20, true, q4_1_to_float, q4_1_from_float, type::q8_1));
+        set(type::q5_0, row("q5_0", 32, 22, true, q5_0_to_float, q5_0_from_float, type::q8_0));
+        set(type::q5_1, row("q5_1", 32, 24, true, q5_1_to_float, q5_1_from_float, type::q8_1));
+        set(type::q2_k, row("q2_k", 256, 84, true, q2_k_to_float, q2_k_from_float, type::q8_k));
+        set(type::q3_k, row("q3_k", 256, 110, true, q3_k_to_float, q3_k_from_float, type::q8_k));
+        set(type::q4_k, row("q4_k", 256, 144, true, q4_k_to_float, q4_k_from_float, type::q8_k));
+        set(type::q5_k, row("q5_k", 256, 176, true, q5_k_to_float, q5_k_from_float, type::q8_k));
+        set(type::q6_k, row("q6_k", 256, 210, true, q6_k_to_float, q6_k_from_float, type::q8_k));
+        set(type::q8_k, row("q8_k", 256, 292, true, q8_k_to_float, q8_k_from_float, type::q8_k));
+        set(type::tq1_0, row("tq1_0", 256, 54, true, tq1_0_to_float, tq1_0_from_float, type::q8_k));
+        set(type::tq2_0, row("tq2_0", 256, 66, true, tq2_0_to_float, tq2_0_from_float, type::q8_k));
         // Recognised, sizes known, not computable yet.
-        set(type::q5_0, row("q5_0", 32, 22, true));
-        set(type::q5_1, row("q5_1", 32, 24, true));
-        set(type::q2_k, row("q2_k", 256, 84, true));
-        set(type::q3_k, row("q3_k", 256, 110, true));
-        set(type::q4_k, row("q4_k", 256, 144, true));
-        set(type::q5_k, row("q5_k", 256, 176, true));
-        set(type::q6_k, row("q6_k", 256, 210, true));
-        set(type::q8_k, row("q8_k", 256, 292, true));
         set(type::iq2_xxs, row("iq2_xxs", 256, 66, true));
         set(type::iq2_xs, row("iq2_xs", 256, 74, true));
         set(type::iq3_xxs, row("iq3_xxs", 256, 98, true));
@@ -190,8 +85,6 @@ struct table {
         set(type::i64, row("i64", 1, 8, false));
         set(type::f64, row("f64", 1, 8, false));
         set(type::iq1_m, row("iq1_m", 256, 56, true));
-        set(type::tq1_0, row("tq1_0", 256, 54, true));
-        set(type::tq2_0, row("tq2_0", 256, 66, true));
     }
 };
 constexpr table k_table;

@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "blocks.h"
+
 namespace tern {
 
 enum class type : uint32_t {
@@ -43,36 +45,5 @@ bool type_from_name(const char *name, type *out);
 
 // Bytes for one row of n elements; n must be a multiple of the block size.
 size_t row_size(type t, int64_t n);
-
-// ---- block layouts, byte-identical to GGUF -------------------------------------------------
-constexpr int QK8_0 = 32;
-struct block_q8_0 {
-    uint16_t d;        // fp16 scale
-    int8_t qs[QK8_0];  // x = d * q
-};
-static_assert(sizeof(block_q8_0) == 34, "q8_0 layout");
-
-constexpr int QK8_1 = 32;
-struct block_q8_1 {
-    uint16_t d;        // fp16 scale
-    uint16_t s;        // fp16 d * sum(qs)
-    int8_t qs[QK8_1];
-};
-static_assert(sizeof(block_q8_1) == 36, "q8_1 layout");
-
-constexpr int QK4_0 = 32;
-struct block_q4_0 {
-    uint16_t d;             // fp16 scale
-    uint8_t qs[QK4_0 / 2];  // x[j] = d*((qs[j]&15)-8), x[j+16] = d*((qs[j]>>4)-8)
-};
-static_assert(sizeof(block_q4_0) == 18, "q4_0 layout");
-
-constexpr int QK4_1 = 32;
-struct block_q4_1 {
-    uint16_t d;             // fp16 scale
-    uint16_t m;             // fp16 minimum
-    uint8_t qs[QK4_1 / 2];  // x[j] = d*(qs[j]&15)+m, x[j+16] = d*(qs[j]>>4)+m
-};
-static_assert(sizeof(block_q4_1) == 20, "q4_1 layout");
 
 } // namespace tern

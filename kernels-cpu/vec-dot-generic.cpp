@@ -92,6 +92,7 @@ isa_kernels make_generic() {
     t.dot[(int)type::q4_1] = dot_q4_1;
     t.axpy[(int)type::f32] = axpy_f32;
     t.axpy[(int)type::f16] = axpy_f16;
+    kernels_add_generic_k(&t);
     return t;
 }
 
@@ -102,8 +103,8 @@ const isa_kernels *kernels_generic() {
     return &t;
 }
 
-isa_kernels kernels_make(const char *isa, const isa_entries &e) {
-    isa_kernels t = *kernels_generic();
+isa_kernels kernels_make(const char *isa, const isa_entries &e, const isa_kernels *base) {
+    isa_kernels t = *base;
     t.isa = isa;
     const std::pair<type, vec_dot_fn> dots[] = {{type::f32, e.f32},   {type::f16, e.f16},   {type::bf16, e.bf16},
                                                 {type::q8_0, e.q8_0}, {type::q4_0, e.q4_0}, {type::q4_1, e.q4_1}};

@@ -1,7 +1,8 @@
 // vec-dot.h — per-ISA tables of the CPU's innermost kernels.
 //
 // dot[t](n, w, x): one weight row w of type t (n elements) times one activation row x already in
-// type_get(t)->vec_dot_type (f32 for f32/f16/bf16 weights, q8_0 for q8_0/q4_0, q8_1 for q4_1).
+// type_get(t)->vec_dot_type (f32 for f32/f16/bf16 weights, q8_0 for q8_0/q4_0/q5_0, q8_1 for
+// q4_1/q5_1, q8_k for the K-quants and ternary formats).
 // axpy[t](n, a, x, y): y[i] += a * x[i] for an f32 or f16 row x (attention's value accumulate).
 // The generic (scalar) table is the reference; each ISA table fills what it accelerates and
 // falls back to generic entries for the rest. kernels_select() picks the best the CPU runs,
@@ -43,6 +44,12 @@ struct isa_entries {
     axpy_fn axpy_f32, axpy_f16;
     dot2x2_fn q8_0_2x2 = nullptr, q4_0_2x2 = nullptr, q4_1_2x2 = nullptr;
 };
-isa_kernels kernels_make(const char *isa, const isa_entries &e);
+isa_kernels kernels_make(const char *isa, const isa_entries &e, const isa_kernels *base = kernels_generic());
+
+// Fill the entries for q5_0/q5_1, the K-quants and the ternary formats (one per ISA file pair).
+void kernels_add_generic_k(isa_kernels *t);
+void kernels_add_avx2_k(isa_kernels *t);   // no-op when not built
+void kernels_add_avx512_k(isa_kernels *t); // no-op when not built
+void kernels_add_neon_k(isa_kernels *t);   // no-op when not built
 
 } // namespace tern

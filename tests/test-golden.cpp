@@ -94,4 +94,9 @@ TEST_CASE("llama-tiny Q8_0 (activations quantized like llama.cpp): top-5 logits 
     for (const char *p : {"p01_once", "p03_park", "p06_long"})
         check_golden("llama-tiny-q8_0.gguf", std::string("llama-tiny-q8_0__") + p + ".json", TERN_KV_F16, 1e9, 2e-2, false, 2);
 }
+
+TEST_CASE("llama-tiny Q4_0 with a Q6_K output matrix (K-quant byte layout): top-5 logits within 2e-2") {
+    for (const char *p : {"p01_once", "p03_park", "p06_long"})
+        check_golden("llama-tiny-q4_0.gguf", std::string("llama-tiny-q4_0__") + p + ".json", TERN_KV_F16, 1e9, 2e-2, false, 2);
+}
 }

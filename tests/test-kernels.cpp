@@ -30,7 +30,9 @@ std::vector<const isa_kernels *> isas() {
     return v;
 }
 
-const type k_weight_types[] = {type::f32, type::f16, type::bf16, type::q8_0, type::q4_0, type::q4_1};
+const type k_weight_types[] = {type::f32,  type::f16,  type::bf16, type::q8_0, type::q4_0, type::q4_1,
+                               type::q5_0, type::q5_1, type::q2_k, type::q3_k, type::q4_k, type::q5_k,
+                               type::q6_k, type::tq1_0, type::tq2_0};
 
 } // namespace
 
@@ -42,7 +44,7 @@ TEST_CASE("dot kernels match the scalar reference") {
     for (type t : k_weight_types) {
         const type_traits *tr = type_get(t);
         const type vdt = tr->vec_dot_type;
-        for (int64_t n : {1, 7, 16, 31, 32, 33, 64, 96, 100, 256, 288, 576, 1000, 1536, 4096}) {
+        for (int64_t n : {1, 7, 16, 31, 32, 33, 64, 96, 100, 256, 288, 576, 1000, 768, 1536, 2304, 4096}) {
             if (n % tr->block_size) continue;
             for (int rep = 0; rep < 8; rep++) {
                 std::vector<float> w(n), x(n);
@@ -134,7 +136,8 @@ TEST_CASE("mul_mat op: every type, ISA and thread count against a double referen
     std::normal_distribution<float> nd(0.0f, 1.0f);
     for (type t : k_weight_types) {
         for (auto shape : {std::array<int64_t, 3>{64, 5, 1}, {96, 33, 3}, {256, 17, 7}, {128, 40, 16}}) {
-            const int64_t K = shape[0], N = shape[1], M = shape[2];
+            const int64_t bs = type_get(t)->block_size;
+            const int64_t K = (shape[0] + bs - 1) / bs * bs, N = shape[1], M = shape[2];
             graph g;
             tensor *w = g.new_tensor_2d(t, K, N, "w");
             tensor *x = g.new_tensor_2d(type::f32, K, M, "x");
@@ -172,9 +175,9 @@ TEST_CASE("mul_mat op: every type, ISA and thread count against a double referen
                                 ref += (double)wd[r * K + i] * xd[m * K + i];
                                 mag += std::fabs((double)wd[r * K + i] * xd[m * K + i]);
                             }
-                            // q4_1 uses the activation block sum d*sum(q) stored in fp16 (as GGUF's
+                            // q4_1/q5_1 use the activation block sum d*sum(q) stored in fp16 (as GGUF's
                             // q8_1 does): allow its rounding (2^-11 relative) on the min term.
-                            const double tol = (t == type::q4_1 ? 1e-3 : 1e-5) * mag + 1e-5;
+                            const double tol = (t == type::q4_1 || t == type::q5_1 ? 1e-3 : 1e-5) * mag + 1e-5;
                             REQUIRE_MESSAGE(std::fabs(yo[m * N + r] - ref) <= tol, k->isa, " ",
                                             type_name(t), " nth=", nth);
                         }

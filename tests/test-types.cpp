@@ -3,6 +3,7 @@
 #include "test-util.h"
 
 #include "ggml/fp16.h"
+#include "ggml/quant-ref.h"
 #include "ggml/type-table.h"
 
 #include <cmath>
@@ -107,5 +108,128 @@ TEST_CASE("reference quantizers: round-trip error within a block's step") {
             for (int j = b; j < b + 32; j++) CHECK(std::fabs(y[j] - x[j]) <= bound);
         }
     }
+}
+
+TEST_CASE("every computable format: round-trip RMS error on Gaussian weights") {
+    // Bounds: about 1.15x what tern's quantizers reach (measured), well below the next-coarser format.
+    const std::pair<type, double> cases[] = {
+        {type::q8_0, 0.0062}, {type::q5_0, 0.050}, {type::q5_1, 0.044}, {type::q4_0, 0.100}, {type::q4_1, 0.091},
+        {type::q2_k, 0.31},   {type::q3_k, 0.167}, {type::q4_k, 0.084}, {type::q5_k, 0.042}, {type::q6_k, 0.0205},
+        {type::q8_k, 0.0083}};
+    std::mt19937 rng(11);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    const int n = 256 * 32;
+    std::vector<float> x(n), y(n);
+    for (auto &v : x) v = nd(rng);
+    for (const auto &c : cases) {
+        const std::string tname = type_name(c.first);
+        CAPTURE(tname);
+        const type_traits *tr = type_get(c.first);
+        REQUIRE((tr->to_float && tr->from_float));
+        std::vector<uint8_t> q(row_size(c.first, n));
+        tr->from_float(x.data(), q.data(), n);
+        tr->to_float(q.data(), y.data(), n);
+        double e = 0;
+        for (int i = 0; i < n; i++) e += (double)(x[i] - y[i]) * (x[i] - y[i]);
+        CHECK(std::sqrt(e / n) <= c.second);
+    }
+}
+
+TEST_CASE("K-quants: zero and constant blocks survive, scales decode in range") {
+    for (type t : {type::q2_k, type::q3_k, type::q4_k, type::q5_k, type::q6_k, type::tq1_0, type::tq2_0}) {
+        const std::string tname = type_name(t);
+        CAPTURE(tname);
+        std::vector<float> x(256, 0.0f), y(256, 1.0f);
+        std::vector<uint8_t> q(row_size(t, 256));
+        type_get(t)->from_float(x.data(), q.data(), 256);
+        type_get(t)->to_float(q.data(), y.data(), 256);
+        for (float v : y) CHECK(v == 0.0f);
+        for (int i = 0; i < 256; i++) x[i] = (i % 3 - 1) * 0.5f; // ternary pattern: exact in every format
+        type_get(t)->from_float(x.data(), q.data(), 256);
+        type_get(t)->to_float(q.data(), y.data(), 256);
+        for (int i = 0; i < 256; i++) CHECK(std::fabs(y[i] - x[i]) <= 0.5f * 0.01f);
+    }
+}
+
+TEST_CASE("ternary formats are exact for ternary weights and match the documented bit layout") {
+    std::mt19937 rng(3);
+    std::vector<float> x(512), y(512);
+    for (auto &v : x) v = (float)((int)(rng() % 3) - 1) * 0.25f;
+    x[0] = 0.25f; // both blocks reach the scale
+    x[256] = -0.25f;
+    for (type t : {type::tq1_0, type::tq2_0}) {
+        std::vector<uint8_t> q(row_size(t, 512));
+        type_get(t)->from_float(x.data(), q.data(), 512);
+        type_get(t)->to_float(q.data(), y.data(), 512);
+        for (int i = 0; i < 512; i++) REQUIRE(y[i] == x[i]);
+    }
+    // tq2_0: element 128*(j/32) + 32p + j%32 lives in byte j, bits 2p (value w + 1).
+    block_tq2_0 b2;
+    type_get(type::tq2_0)->from_float(x.data(), &b2, 256);
+    for (int i = 0; i < 256; i++) {
+        const int v = (b2.qs[32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3;
+        REQUIRE(v - 1 == (int)(x[i] / 0.25f));
+    }
+    // tq1_0: byte 0 holds trits of elements 0, 32, 64, 96, 128 as ceil(T*256/243).
+    block_tq1_0 b1;
+    type_get(type::tq1_0)->from_float(x.data(), &b1, 256);
+    int T = 0;
+    for (int k = 0; k < 5; k++) T = T * 3 + (int)(x[32 * k] / 0.25f) + 1;
+    CHECK(b1.qs[0] == (uint8_t)((T * 256 + 242) / 243));
+}
+
+TEST_CASE("q8_k reproduces ggml's activation rounding (signed max -> -127, ties to even)") {
+    std::vector<float> x(256, 0.0f);
+    x[0] = -2.0f;  // the signed max maps to -127: iscale = -127 / -2 = 63.5
+    x[1] = 1.0f;   // 63.5 -> 64 (tie to even)
+    x[2] = 0.5f / 63.5f * 3.0f; // 1.5 -> 2
+    x[3] = 0.5f / 63.5f * 5.0f; // 2.5 -> 2
+    x[4] = 2.0f;   // +127
+    block_q8_k b;
+    type_get(type::q8_k)->from_float(x.data(), &b, 256);
+    CHECK(b.qs[0] == -127);
+    CHECK(b.qs[1] == 64);
+    CHECK(b.qs[2] == 2);
+    CHECK(b.qs[3] == 2);
+    CHECK(b.qs[4] == 127);
+    CHECK(b.bsums[0] == -127 + 64 + 2 + 2 + 127);
+    CHECK(b.d == doctest::Approx(2.0f / 127.0f).epsilon(1e-6));
+}
+
+TEST_CASE("q5_0/q5_1 5th bits and K-quant scale packing") {
+    // q5_0: element j's 5th bit is bit j of qh.
+    float x[32];
+    for (int i = 0; i < 32; i++) x[i] = (float)(i - 16); // -16 .. 15: d = 1, q = i
+    block_q5_0 b;
+    type_get(type::q5_0)->from_float(x, &b, 32);
+    CHECK(fp16_to_fp32(b.d) == 1.0f);
+    uint32_t qh;
+    std::memcpy(&qh, b.qh, 4);
+    CHECK(qh == 0xFFFF0000u); // q = i: elements 16..31 have the 5th bit
+    CHECK((b.qs[3] & 15) == 3);
+    CHECK((b.qs[3] >> 4) == ((19) & 15));
+    // q3_k signed scales and q4_k 6-bit scale/min pairs decode to what was packed.
+    std::mt19937 rng(5);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::vector<float> v(256);
+    for (int i = 0; i < 256; i++) v[i] = nd(rng) * (1.0f + (float)(i / 16)); // growing sub-block scales
+    block_q3_k b3;
+    type_get(type::q3_k)->from_float(v.data(), &b3, 256);
+    for (int j = 0; j < 16; j++) {
+        const int s = k3_scale(b3.scales, j);
+        CHECK(s >= -32);
+        CHECK(s <= 31);
+    }
+    int smax = 0;
+    for (int j = 0; j < 16; j++) smax = std::max(smax, std::abs(k3_scale(b3.scales, j)));
+    CHECK(smax >= 31); // the largest sub-block takes the full range
+    CHECK(std::abs(k3_scale(b3.scales, 0)) * 4 < std::abs(k3_scale(b3.scales, 15)));
+    block_q4_k b4;
+    type_get(type::q4_k)->from_float(v.data(), &b4, 256);
+    int sc7, mn7, sc0, mn0;
+    k4_scale_min(b4.scales, 7, &sc7, &mn7);
+    k4_scale_min(b4.scales, 0, &sc0, &mn0);
+    CHECK(sc7 >= 60); // the largest sub-block takes (nearly) the full 6-bit range
+    CHECK(sc0 < sc7);
 }
 }

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace test_util {
 
@@ -33,6 +34,12 @@ inline std::string default_model() {
     if (const char *c = std::getenv("TERN_CACHE"); c && *c) base = c;
     else base = std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + "/.cache/tern";
     return base + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
+// A scratch file path unique to this process (tests remove what they write).
+inline std::string temp_path(const std::string &name) {
+    const char *t = std::getenv("TMPDIR");
+    return std::string(t && *t ? t : "/tmp") + "/tern-test-" + std::to_string((long)getpid()) + "-" + name;
 }
 
 } // namespace test_util

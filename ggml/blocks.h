@@ -1,0 +1,147 @@
+// blocks.h — byte layouts of the quantized GGUF block formats (identical to ggml's, so files load
+// as they are). Every block stores its own scale(s) as fp16 (uint16_t bits) unless noted.
+//
+// Legacy formats hold 32 weights per block; K-quants and ternary formats hold 256 (QK_K) in
+// a super-block with sub-block scales. Each struct says how an element x[i] is recovered; the
+// reference code in quant-*.cpp is the executable definition.
+#pragma once
+
+#include <cstdint>
+
+namespace tern {
+
+constexpr int QK8_0 = 32;
+struct block_q8_0 {
+    uint16_t d;        // scale
+    int8_t qs[QK8_0];  // x = d * q
+};
+static_assert(sizeof(block_q8_0) == 34, "q8_0 layout");
+
+constexpr int QK8_1 = 32;
+struct block_q8_1 {
+    uint16_t d;        // scale
+    uint16_t s;        // d * sum(qs)
+    int8_t qs[QK8_1];
+};
+static_assert(sizeof(block_q8_1) == 36, "q8_1 layout");
+
+constexpr int QK4_0 = 32;
+struct block_q4_0 {
+    uint16_t d;
+    uint8_t qs[QK4_0 / 2];  // x[j] = d*((qs[j]&15)-8), x[j+16] = d*((qs[j]>>4)-8)
+};
+static_assert(sizeof(block_q4_0) == 18, "q4_0 layout");
+
+constexpr int QK4_1 = 32;
+struct block_q4_1 {
+    uint16_t d;
+    uint16_t m;             // minimum
+    uint8_t qs[QK4_1 / 2];  // x[j] = d*(qs[j]&15)+m, x[j+16] = d*(qs[j]>>4)+m
+};
+static_assert(sizeof(block_q4_1) == 20, "q4_1 layout");
+
+constexpr int QK5_0 = 32;
+struct block_q5_0 {
+    uint16_t d;
+    uint8_t qh[4];          // bit j of the little-endian uint32: 5th bit of element j
+    uint8_t qs[QK5_0 / 2];  // low nibbles as q4_0; x = d*(q5 - 16)
+};
+static_assert(sizeof(block_q5_0) == 22, "q5_0 layout");
+
+constexpr int QK5_1 = 32;
+struct block_q5_1 {
+    uint16_t d;
+    uint16_t m;
+    uint8_t qh[4];
+    uint8_t qs[QK5_1 / 2];  // x = d*q5 + m
+};
+static_assert(sizeof(block_q5_1) == 24, "q5_1 layout");
+
+// ---- K-quants: 256 weights per super-block ---------------------------------------------------
+constexpr int QK_K = 256;
+constexpr int K_SCALE_SIZE = 12;
+
+// 2-bit, 16 sub-blocks of 16: x = d*(scales[s]&15)*q - dmin*(scales[s]>>4).
+// qs: 2 halves of 128; in half h byte l (0..31) holds at bit-pair p the element
+// 128h + 32p + l (so sub-block s = 8h + 2p + l/16).
+struct block_q2_k {
+    uint8_t scales[QK_K / 16];
+    uint8_t qs[QK_K / 4];
+    uint16_t d;
+    uint16_t dmin;
+};
+static_assert(sizeof(block_q2_k) == 84, "q2_k layout");
+
+// 3-bit, 16 sub-blocks of 16 with signed 6-bit scales (stored +32, packed in 12 bytes):
+// x = d*(sc-32)*(q2 - (hbit ? 0 : 4)); low 2 bits in qs as in q2_k, the high bit of element
+// 128h + 32p + l in hmask[l] bit 4h+p.
+struct block_q3_k {
+    uint8_t hmask[QK_K / 8];
+    uint8_t qs[QK_K / 4];
+    uint8_t scales[K_SCALE_SIZE];
+    uint16_t d;
+};
+static_assert(sizeof(block_q3_k) == 110, "q3_k layout");
+
+// 4-bit, 8 sub-blocks of 32 with 6-bit scale and min packed in 12 bytes:
+// x = d*sc*q - dmin*m. qs: 4 chunks of 32 bytes; chunk c holds elements 64c+l (low nibble) and
+// 64c+32+l (high nibble).
+struct block_q4_k {
+    uint16_t d;
+    uint16_t dmin;
+    uint8_t scales[K_SCALE_SIZE];
+    uint8_t qs[QK_K / 2];
+};
+static_assert(sizeof(block_q4_k) == 144, "q4_k layout");
+
+// 5-bit: q4_k plus a 5th bit; element 64c+l has it in qh[l] bit 2c, 64c+32+l in bit 2c+1.
+struct block_q5_k {
+    uint16_t d;
+    uint16_t dmin;
+    uint8_t scales[K_SCALE_SIZE];
+    uint8_t qh[QK_K / 8];
+    uint8_t qs[QK_K / 2];
+};
+static_assert(sizeof(block_q5_k) == 176, "q5_k layout");
+
+// 6-bit, 16 sub-blocks of 16 with int8 scales: x = d*scales[s]*(q6 - 32). Two halves of 128;
+// in half h: element 128h + 32p + l (p = 0..3, l = 0..31) has low 4 bits in
+// ql[64h + l + 32*(p&1)] (low nibble for p < 2, high for p >= 2) and high 2 bits in
+// qh[32h + l] bits 2p..2p+1.
+struct block_q6_k {
+    uint8_t ql[QK_K / 2];
+    uint8_t qh[QK_K / 4];
+    int8_t scales[QK_K / 16];
+    uint16_t d;
+};
+static_assert(sizeof(block_q6_k) == 210, "q6_k layout");
+
+// 8-bit activations for K-quant and ternary dot products: float scale, sums of 16-groups.
+struct block_q8_k {
+    float d;
+    int8_t qs[QK_K];
+    int16_t bsums[QK_K / 16];
+};
+static_assert(sizeof(block_q8_k) == 292, "q8_k layout");
+
+// ---- ternary {-1, 0, 1} * d ------------------------------------------------------------------
+// tq2_0: 2 bits per weight, stored value t = w + 1. Byte j (0..63) holds at bit-pair p the element
+// 128*(j/32) + 32p + j%32.
+struct block_tq2_0 {
+    uint8_t qs[QK_K / 4];
+    uint16_t d;
+};
+static_assert(sizeof(block_tq2_0) == 66, "tq2_0 layout");
+
+// tq1_0: 1.6 bits per weight. Each qs byte packs 5 trits (t = w + 1) as the fixed-point fraction
+// ceil(T * 256 / 243) of T = sum t_n 3^(4-n); trit n is recovered as ((uint8)(b * 3^n) * 3) >> 8.
+// qs[0..31] hold elements 32n + m, qs[32..47] elements 160 + 16n + m, qh[0..3] (4 trits each)
+// elements 240 + 4n + j.
+struct block_tq1_0 {
+    uint8_t qs[(QK_K - 4 * QK_K / 64) / 5];
+    uint8_t qh[QK_K / 64];
+    uint16_t d;
+};
+static_assert(sizeof(block_tq1_0) == 54, "tq1_0 layout");
+
+} // namespace tern

@@ -1,0 +1,50 @@
+// quant-ref.h — scalar reference (de)quantizers for every computable block format.
+//
+// to_float(src, dst, n) and from_float(src, dst, n): n is a multiple of the format's block size.
+// These are the executable definitions of the formats (and the oracle SIMD code is tested
+// against); speed is secondary. The quantizers are tern's own: they minimise squared error per
+// block with a few rounds of least-squares refinement, they are not bit-identical to ggml's
+// (files made by either load in both), except q8_k, which reproduces ggml's activation rounding
+// because llama.cpp's outputs depend on it.
+#pragma once
+
+#include <cstdint>
+
+namespace tern {
+
+#define TERN_DECLARE_QUANT(name)                                 \
+    void name##_to_float(const void *src, float *dst, int64_t n); \
+    void name##_from_float(const float *src, void *dst, int64_t n);
+
+TERN_DECLARE_QUANT(q8_0)
+TERN_DECLARE_QUANT(q8_1)
+TERN_DECLARE_QUANT(q4_0)
+TERN_DECLARE_QUANT(q4_1)
+TERN_DECLARE_QUANT(q5_0)
+TERN_DECLARE_QUANT(q5_1)
+TERN_DECLARE_QUANT(q2_k)
+TERN_DECLARE_QUANT(q3_k)
+TERN_DECLARE_QUANT(q4_k)
+TERN_DECLARE_QUANT(q5_k)
+TERN_DECLARE_QUANT(q6_k)
+TERN_DECLARE_QUANT(q8_k)
+TERN_DECLARE_QUANT(tq1_0)
+TERN_DECLARE_QUANT(tq2_0)
+
+#undef TERN_DECLARE_QUANT
+
+// The 6-bit scale/min pairs of q4_k/q5_k (j = 0..7) and the signed 6-bit scales of q3_k
+// (j = 0..15, already minus 32), unpacked from their 12-byte fields.
+void k4_scale_min(const uint8_t *packed, int j, int *sc, int *mn);
+int k3_scale(const uint8_t *packed, int j);
+
+// Round half to even, as ggml's nearest_int (used where bit-exactness with llama.cpp matters).
+inline int round_even(float x) {
+    const float magic = 12582912.0f; // 1.5 * 2^23
+    float v = x + magic;
+    int32_t i;
+    __builtin_memcpy(&i, &v, 4);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+} // namespace tern
