@@ -4,7 +4,7 @@
 #include "vec-dot.h"
 
 #if defined(__x86_64__) && defined(TERN_HAVE_AVX2)
-#include <immintrin.h>
+#include "simd-avx2.h"
 
 #include <type_traits>
 
@@ -12,35 +12,7 @@ namespace tern {
 
 namespace {
 
-// Scalar half -> float with F16C (no table lookup in the hot loop).
-inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
-
-inline float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-// Signed int8 x int8 dot of 32 pairs -> 8 int32 lanes (abs/sign trick for maddubs).
-inline __m256i dot_i8(__m256i a, __m256i b) {
-    const __m256i ax = _mm256_sign_epi8(a, a);
-    const __m256i sb = _mm256_sign_epi8(b, a);
-    const __m256i p16 = _mm256_maddubs_epi16(ax, sb);
-    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
-}
-
-// Unsigned (0..15) x signed int8, 32 pairs -> 8 int32 lanes.
-inline __m256i dot_u8_i8(__m256i u, __m256i s) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
-}
-
-// 16 bytes of packed nibbles -> 32 bytes: elements 0..15 (low nibbles) then 16..31 (high).
-inline __m256i unpack_nibbles(const uint8_t *qs) {
-    const __m128i q = _mm_loadu_si128((const __m128i *)qs);
-    const __m128i m = _mm_set1_epi8(15);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
-}
+using namespace avx2;
 
 float dot_f32(int64_t n, const void *w, const void *x) {
     const float *a = (const float *)w, *b = (const float *)x;
@@ -235,8 +207,10 @@ void axpy_f16(int64_t n, float a, const void *x, float *y) {
 }
 
 isa_kernels make() {
-    return kernels_make("avx2", {dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0, dot_q4_1, axpy_f32, axpy_f16,
-                                 dot2x2_sym<false>, dot2x2_sym<true>, dot2x2_q4_1});
+    isa_kernels t = kernels_make("avx2", {dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0, dot_q4_1, axpy_f32, axpy_f16,
+                                          dot2x2_sym<false>, dot2x2_sym<true>, dot2x2_q4_1});
+    kernels_add_avx2_k(&t);
+    return t;
 }
 
 } // namespace

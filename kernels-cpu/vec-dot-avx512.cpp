@@ -173,7 +173,9 @@ isa_kernels make() {
         e.q4_0_2x2 = a->dot2x2[(int)type::q4_0];
         e.q4_1_2x2 = a->dot2x2[(int)type::q4_1];
     }
-    return kernels_make("avx512", e);
+    // Formats without AVX-512 kernels yet (q5_*, K-quants, ternary) run the AVX2 ones.
+    const isa_kernels *base = kernels_avx2_unchecked();
+    return kernels_make("avx512", e, base ? base : kernels_generic());
 }
 
 } // namespace
