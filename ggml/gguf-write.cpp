@@ -108,7 +108,7 @@ void gguf_writer::add_tensor(const std::string &name, type t, const int64_t *ne,
     tensors_.push_back(r);
 }
 
-std::vector<uint8_t> gguf_writer::to_bytes() const {
+std::vector<uint8_t> gguf_writer::header_bytes() const {
     std::vector<uint8_t> b;
     put<uint32_t>(b, 0x46554747u);
     put<uint32_t>(b, 3);
@@ -129,6 +129,11 @@ std::vector<uint8_t> gguf_writer::to_bytes() const {
         off += (t.n_bytes + alignment_ - 1) / alignment_ * alignment_;
     }
     b.resize((b.size() + alignment_ - 1) / alignment_ * alignment_, 0);
+    return b;
+}
+
+std::vector<uint8_t> gguf_writer::to_bytes() const {
+    std::vector<uint8_t> b = header_bytes();
     for (const auto &t : tensors_) {
         const uint8_t *p = (const uint8_t *)t.data;
         b.insert(b.end(), p, p + t.n_bytes);
@@ -137,14 +142,34 @@ std::vector<uint8_t> gguf_writer::to_bytes() const {
     return b;
 }
 
-status gguf_writer::write(const std::string &path) const {
-    const std::vector<uint8_t> b = to_bytes();
+status gguf_writer::write(const std::string &path, const producer &produce) const {
     const std::string tmp = path + ".part";
     FILE *f = std::fopen(tmp.c_str(), "wb");
     TERN_CHECK_OR_RETURN(f != nullptr, code::io, "cannot create '%s'", tmp.c_str());
-    const bool ok = std::fwrite(b.data(), 1, b.size(), f) == b.size();
-    const bool closed = std::fclose(f) == 0;
-    TERN_CHECK_OR_RETURN(ok && closed, code::io, "short write to '%s'", tmp.c_str());
+    auto fail = [&](status st) {
+        std::fclose(f);
+        std::remove(tmp.c_str());
+        return st;
+    };
+    const std::vector<uint8_t> head = header_bytes();
+    if (std::fwrite(head.data(), 1, head.size(), f) != head.size())
+        return fail(status(code::io, "short write to '" + tmp + "'"));
+    std::vector<uint8_t> buf;
+    static const uint8_t zeros[64] = {};
+    for (size_t i = 0; i < tensors_.size(); i++) {
+        const tensor_ref &t = tensors_[i];
+        const uint8_t *p = (const uint8_t *)t.data;
+        if (produce) {
+            buf.resize(t.n_bytes);
+            status st = produce(i, buf.data(), t.n_bytes);
+            if (!st.is_ok()) return fail(st);
+            p = buf.data();
+        }
+        const size_t pad = (alignment_ - t.n_bytes % alignment_) % alignment_;
+        if (std::fwrite(p, 1, t.n_bytes, f) != t.n_bytes || std::fwrite(zeros, 1, pad, f) != pad)
+            return fail(status(code::io, "short write to '" + tmp + "' (disk full?)"));
+    }
+    TERN_CHECK_OR_RETURN(std::fclose(f) == 0, code::io, "cannot close '%s'", tmp.c_str());
     TERN_CHECK_OR_RETURN(std::rename(tmp.c_str(), path.c_str()) == 0, code::io, "cannot rename '%s' to '%s'",
                          tmp.c_str(), path.c_str());
     return status::ok();

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -108,10 +109,16 @@ class gguf_writer {
     // Copy a key (any type) from a parsed file.
     void copy_kv(const gguf_kv &kv);
     void add_tensor(const std::string &name, type t, const int64_t *ne, uint32_t n_dims, const void *data);
-    status write(const std::string &path) const;
+    // Writes path + ".part", then renames it. Without a producer tensor data comes from the
+    // pointers given to add_tensor; with one, produce(i, dst, n) fills tensor i's n bytes just
+    // before they are written (quantize/synth stream tensors through one buffer this way).
+    using producer = std::function<status(size_t index, uint8_t *dst, size_t n_bytes)>;
+    status write(const std::string &path, const producer &produce = nullptr) const;
     std::vector<uint8_t> to_bytes() const;
+    size_t n_tensors() const { return tensors_.size(); }
 
   private:
+    std::vector<uint8_t> header_bytes() const;
     struct tensor_ref {
         std::string name;
         type t;

@@ -30,13 +30,13 @@ float fit_affine(const float *x, int n, int nmax, float *s_out, float *m_out) {
     for (int k : {-10, -5, -2, 0, 2, 5, 8}) { // start points around the full-range scale
         const float is = (nmax + 0.1f * k) / (hi - lo);
         // Rounded levels for this start, then the least-squares (s, m) for those levels.
-        double sq = 0, sq2 = 0, sx = 0, sqx = 0;
+        float sq = 0, sq2 = 0, sx = 0, sqx = 0;
         for (int i = 0; i < n; i++) {
-            const int q = clampi((int)std::lround((x[i] - lo) * is), 0, nmax);
-            sq += q, sq2 += (double)q * q, sx += x[i], sqx += (double)q * x[i];
+            const int q = clampi(round_even((x[i] - lo) * is), 0, nmax);
+            sq += (float)q, sq2 += (float)(q * q), sx += x[i], sqx += (float)q * x[i];
         }
-        const double det = n * sq2 - sq * sq;
-        double s, b; // x ~ s*q + b
+        const float det = n * sq2 - sq * sq;
+        float s, b; // x ~ s*q + b
         if (det > 0) {
             s = (n * sqx - sq * sx) / det;
             b = (sq2 * sx - sq * sqx) / det;
@@ -45,13 +45,14 @@ float fit_affine(const float *x, int n, int nmax, float *s_out, float *m_out) {
         }
         if (b > 0) b = 0, s = sq2 > 0 ? sqx / sq2 : 0; // minimum must stay <= 0
         if (s <= 0) continue;
+        const float inv = 1.0f / s;
         float err = 0;
         for (int i = 0; i < n; i++) {
-            const int q = clampi((int)std::lround((x[i] - (float)b) / (float)s), 0, nmax);
-            const float e = (float)s * q + (float)b - x[i];
+            const int q = clampi(round_even((x[i] - b) * inv), 0, nmax);
+            const float e = s * q + b - x[i];
             err += e * e;
         }
-        if (err < best_err) best_err = err, best_s = (float)s, best_m = (float)-b;
+        if (err < best_err) best_err = err, best_s = s, best_m = -b;
     }
     *s_out = best_s, *m_out = best_m;
     return best_err;
@@ -64,18 +65,19 @@ float fit_symmetric(const float *x, int n, int qmin, int qmax) {
         if (std::fabs(x[i]) > amax) amax = std::fabs(x[i]), max = x[i];
     if (amax == 0.0f) return 0.0f;
     float best_err = INFINITY, best_s = max / qmin;
-    for (int k = -6; k <= 6; k++) {
+    for (int k : {-6, -4, -2, 0, 2, 4, 6}) {
         const float s0 = max / (qmin - 0.1f * k);
-        double sqx = 0, sq2 = 0;
+        const float inv0 = 1.0f / s0;
+        float sqx = 0, sq2 = 0;
         for (int i = 0; i < n; i++) {
-            const int q = clampi((int)std::lround(x[i] / s0), qmin, qmax);
-            sqx += (double)q * x[i], sq2 += (double)q * q;
+            const int q = clampi(round_even(x[i] * inv0), qmin, qmax);
+            sqx += (float)q * x[i], sq2 += (float)(q * q);
         }
         if (sq2 == 0) continue;
-        const float s = (float)(sqx / sq2);
+        const float s = sqx / sq2, inv = 1.0f / s;
         float err = 0;
         for (int i = 0; i < n; i++) {
-            const int q = clampi((int)std::lround(x[i] / s), qmin, qmax);
+            const int q = clampi(round_even(x[i] * inv), qmin, qmax);
             const float e = s * q - x[i];
             err += e * e;
         }
@@ -91,7 +93,7 @@ uint16_t quantize_scales_unsigned(const float *v, int n, int vmax, int *out) {
     for (int i = 0; i < n; i++) mx = std::max(mx, v[i]);
     const uint16_t dh = fp32_to_fp16(mx / vmax);
     const float d = fp16_to_fp32(dh);
-    for (int i = 0; i < n; i++) out[i] = d > 0 ? clampi((int)std::lround(v[i] / d), 0, vmax) : 0;
+    for (int i = 0; i < n; i++) out[i] = d > 0 ? clampi((int)round_even(v[i] / d), 0, vmax) : 0;
     return dh;
 }
 
@@ -108,22 +110,22 @@ uint16_t quantize_scales_signed(const float *v, int n, int lo, int hi, int *out)
         const float d = fp16_to_fp32(dh);
         float err = 0;
         for (int i = 0; i < n; i++) {
-            const int q = d != 0 ? clampi((int)std::lround(v[i] / d), lo, hi) : 0;
+            const int q = d != 0 ? clampi((int)round_even(v[i] / d), lo, hi) : 0;
             err += (q * d - v[i]) * (q * d - v[i]);
         }
         if (err < best_err) best_err = err, best = dh;
     }
     const float d = fp16_to_fp32(best);
-    for (int i = 0; i < n; i++) out[i] = d != 0 ? clampi((int)std::lround(v[i] / d), lo, hi) : 0;
+    for (int i = 0; i < n; i++) out[i] = d != 0 ? clampi((int)round_even(v[i] / d), lo, hi) : 0;
     return best;
 }
 
 // Levels of an affine sub-block with its stored scale and minimum.
 void round_affine(const float *x, int n, float s, float m, int nmax, int *q) {
-    for (int i = 0; i < n; i++) q[i] = s > 0 ? clampi((int)std::lround((x[i] + m) / s), 0, nmax) : 0;
+    for (int i = 0; i < n; i++) q[i] = s > 0 ? clampi((int)round_even((x[i] + m) / s), 0, nmax) : 0;
 }
 void round_symmetric(const float *x, int n, float s, int qmin, int qmax, int *q) {
-    for (int i = 0; i < n; i++) q[i] = s != 0 ? clampi((int)std::lround(x[i] / s), qmin, qmax) : 0;
+    for (int i = 0; i < n; i++) q[i] = s != 0 ? clampi((int)round_even(x[i] / s), qmin, qmax) : 0;
 }
 
 // Affine K-quant super-block: n_sub sub-blocks of `sub` weights, levels 0..nmax, scales and

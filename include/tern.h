@@ -123,6 +123,20 @@ TERN_API int32_t tern_chat_apply_template(const tern_model *model, const char *t
                                           size_t n_msgs, bool add_assistant, char *buf, int32_t buf_size);
 
 /* ---- context --------------------------------------------------------------------------- */
+/* ---- quantization ------------------------------------------------------------------------------
+ * Rewrites the GGUF at in_path with its weight matrices in another format and writes out_path
+ * (via out_path.part, renamed at the end; out_path is untouched on error). `type` is a format or
+ * recipe name, case-insensitive: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K_S Q3_K_M Q4_K_S
+ * Q4_K_M Q5_K_S Q5_K_M Q6_K TQ1_0 TQ2_0. Recipes keep output (and for _M the embedding, attn_v
+ * and some ffn_down) tensors at higher precision; norms stay F32. n_threads <= 0: all cores.
+ * progress (may be NULL) is called before each tensor from the calling thread.
+ * Returns TERN_ERR_INVALID_ARGUMENT for an unknown type, TERN_ERR_IO / TERN_ERR_BAD_FORMAT /
+ * TERN_ERR_UNSUPPORTED for files it cannot read or write. Thread-safe. */
+typedef void (*tern_quantize_progress)(int32_t done, int32_t total, const char *tensor, const char *from_type,
+                                       const char *to_type, void *user_data);
+TERN_API tern_status tern_model_quantize(const char *in_path, const char *out_path, const char *type, int32_t n_threads,
+                                         tern_quantize_progress progress, void *user_data);
+
 typedef struct tern_context tern_context;
 
 typedef enum tern_kv_type { TERN_KV_F16 = 0, TERN_KV_F32 = 1 } tern_kv_type;

@@ -3,6 +3,7 @@
 #include "runtime.h"
 
 #include "kernels-cpu/cpu-backend.h"
+#include "quantize.h"
 
 #include <algorithm>
 #include <cstring>
@@ -296,3 +297,20 @@ void tern_sampler_reset(tern_sampler *s) {
 }
 
 } // extern "C"
+
+extern "C" tern_status tern_model_quantize(const char *in_path, const char *out_path, const char *type, int32_t n_threads,
+                                           tern_quantize_progress progress, void *user_data) {
+    if (!in_path || !out_path || !type) return fail(code::invalid_argument, "tern_model_quantize: null argument");
+    return guarded([&] {
+        quant_recipe r;
+        status st = quant_recipe_parse(type, &r);
+        if (!st.is_ok()) return set_error(st);
+        quantize_progress pr;
+        if (progress)
+            pr.on_tensor = [&](size_t done, size_t total, const std::string &name, tern::type from, tern::type to) {
+                progress((int32_t)done, (int32_t)total, name.c_str(), type_name(from), type_name(to), user_data);
+            };
+        st = quantize_model(in_path, out_path, r, n_threads, pr);
+        return st.is_ok() ? TERN_OK : set_error(st);
+    });
+}

@@ -66,4 +66,52 @@ TEST_CASE("tern info prints metadata and the tensor table") {
     CHECK(r.out.find("token_embd.weight") != std::string::npos);
     CHECK(r.out.find("48 tensors") != std::string::npos);
 }
+
+TEST_CASE("tern perplexity matches llama-perplexity on stories260K (golden README: 4.9918 +/- 0.29113 at -c 128)") {
+    SKIP_IF_MISSING(k_stories);
+    const std::string txt = test_util::golden_path("ppl_stories.txt");
+    SKIP_IF_MISSING(txt);
+    const result r = sh("perplexity -m " + k_stories + " -f " + txt + " -c 128 -t 2");
+    REQUIRE(r.code == 0);
+    const size_t at = r.out.find("PPL = ");
+    REQUIRE(at != std::string::npos);
+    double ppl = 0, err = 0;
+    REQUIRE(std::sscanf(r.out.c_str() + at, "PPL = %lf +/- %lf", &ppl, &err) == 2);
+    CHECK(ppl == doctest::Approx(4.9918).epsilon(2e-3));
+    CHECK(err == doctest::Approx(0.29113).epsilon(5e-3));
+    CHECK(r.out.find("[15]") != std::string::npos); // 2037 tokens -> 15 chunks, running value per chunk
+}
+
+TEST_CASE("tern synth and tern quantize: files that load and generate, recipes applied per tensor") {
+    const std::string f16 = test_util::temp_path("synth-f16.gguf"), q4km = test_util::temp_path("synth-q4km.gguf");
+    result r = sh("synth " + f16 + " --preset tiny --type f16 --seed 3");
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("256 wide, 4 layers") != std::string::npos);
+    r = sh("quantize " + f16 + " " + q4km + " Q4_K_M -t 2");
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("-> q4_k") != std::string::npos);
+    r = sh("info " + q4km);
+    REQUIRE(r.code == 0);
+    // output kept at 6 bits, attn_v promoted, the rest 4-bit K-quants, norms f32
+    CHECK(r.out.find("general.file_type") != std::string::npos);
+    auto type_of = [&](const std::string &name) {
+        const size_t at = r.out.find(name);
+        if (at == std::string::npos) return std::string("missing");
+        const size_t eol = r.out.find('\n', at);
+        return r.out.substr(at, eol - at);
+    };
+    CHECK(type_of(" output.weight").find("q6_k") != std::string::npos);
+    CHECK(type_of("blk.0.attn_v.weight").find("q6_k") != std::string::npos);
+    CHECK(type_of("blk.0.attn_q.weight").find("q4_k") != std::string::npos);
+    CHECK(type_of("blk.1.ffn_down.weight").find("q4_k") != std::string::npos);
+    CHECK(type_of("blk.0.attn_norm.weight").find("f32") != std::string::npos);
+    r = sh("run -m " + q4km + " -p 'abc' -n 4 --temp 0 -t 2");
+    CHECK(r.code == 0);
+    CHECK(r.out.find("generation 4 tokens") != std::string::npos);
+    r = sh("quantize " + f16 + " " + q4km + ".x Q9_9");
+    CHECK(r.code != 0);
+    CHECK(r.out.find("unknown type or recipe 'Q9_9'") != std::string::npos);
+    std::remove(f16.c_str());
+    std::remove(q4km.c_str());
+}
 }

@@ -13,6 +13,9 @@ int main(int argc, char **argv) {
     reg("run", tern_cli::add_run(app));
     reg("info", tern_cli::add_info(app));
     reg("bench", tern_cli::add_bench(app));
+    reg("quantize", tern_cli::add_quantize(app));
+    reg("synth", tern_cli::add_synth(app));
+    reg("perplexity", tern_cli::add_perplexity(app));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
