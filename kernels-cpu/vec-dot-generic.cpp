@@ -132,11 +132,15 @@ const isa_kernels *kernels_avx512() {
                : nullptr;
 }
 
+const isa_kernels *kernels_neon_dotprod() {
+    return cpu_features_get().neon_dotprod ? kernels_neon_dotprod_unchecked() : nullptr;
+}
+
 const isa_kernels *kernels_select() {
     static const isa_kernels *chosen = [] {
         const char *want = std::getenv("TERN_ISA");
         const isa_kernels *best = kernels_generic();
-        const isa_kernels *cands[] = {kernels_avx512(), kernels_avx2(), kernels_neon()};
+        const isa_kernels *cands[] = {kernels_avx512(), kernels_avx2(), kernels_neon_dotprod(), kernels_neon()};
         if (want && *want) {
             for (const isa_kernels *c : cands)
                 if (c && std::strcmp(c->isa, want) == 0) return c;

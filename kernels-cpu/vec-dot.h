@@ -6,7 +6,7 @@
 // axpy[t](n, a, x, y): y[i] += a * x[i] for an f32 or f16 row x (attention's value accumulate).
 // The generic (scalar) table is the reference; each ISA table fills what it accelerates and
 // falls back to generic entries for the rest. kernels_select() picks the best the CPU runs,
-// or the one named by the environment variable TERN_ISA (generic, avx2, avx512).
+// or the one named by the environment variable TERN_ISA (generic, avx2, avx512, neon / neon-dotprod).
 #pragma once
 
 #include "ggml/type-table.h"
@@ -31,12 +31,14 @@ struct isa_kernels {
 const isa_kernels *kernels_generic();
 const isa_kernels *kernels_avx2();   // nullptr when not built or not supported here
 const isa_kernels *kernels_avx512(); // nullptr when not built or not supported here
-const isa_kernels *kernels_neon();   // nullptr when not built or not supported here
+const isa_kernels *kernels_neon();   // nullptr when not built (NEON is baseline on aarch64)
+const isa_kernels *kernels_neon_dotprod(); // nullptr when not built or the CPU lacks SDOT
 const isa_kernels *kernels_select();
 
 // The ISA files' tables without the CPU check (the checked getters above call these).
 const isa_kernels *kernels_avx2_unchecked();
 const isa_kernels *kernels_avx512_unchecked();
+const isa_kernels *kernels_neon_dotprod_unchecked();
 
 // The kernels an ISA file provides for the formats of issue 2; a null entry falls back to generic.
 struct isa_entries {
@@ -50,6 +52,5 @@ isa_kernels kernels_make(const char *isa, const isa_entries &e, const isa_kernel
 void kernels_add_generic_k(isa_kernels *t);
 void kernels_add_avx2_k(isa_kernels *t);   // no-op when not built
 void kernels_add_avx512_k(isa_kernels *t); // no-op when not built
-void kernels_add_neon_k(isa_kernels *t);   // no-op when not built
 
 } // namespace tern

@@ -13,3 +13,24 @@ if ((${#missing[@]})); then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# Cross build for ARM64 (the NEON kernels' tests run under qemu-user): Debian's cross compiler,
+# qemu-user, and PCRE2 for arm64 through multiarch. Only on x86-64 hosts.
+if [[ $(dpkg --print-architecture) == amd64 && ${TERN_NO_ARM64:-0} != 1 ]]; then
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        echo "setup-deps: enabling the arm64 multiarch architecture"
+        $SUDO dpkg --add-architecture arm64
+        $SUDO apt-get update -qq
+    fi
+    cross=(g++-aarch64-linux-gnu qemu-user libpcre2-dev:arm64)
+    missing=()
+    for p in "${cross[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if ((${#missing[@]})); then
+        echo "setup-deps: installing ${missing[*]}"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+fi

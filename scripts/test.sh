@@ -2,7 +2,7 @@
 # README command 2: install what the build needs, fetch the default model, build, and run the
 # whole test suite; then rebuild with AddressSanitizer + UBSan and rerun the suites that parse
 # untrusted input (GGUF, tokenizer) and drive the runtime; finally fuzz the GGUF parser and the
-# tokenizers for 20 s each (libFuzzer).
+# tokenizers for 20 s each (libFuzzer). The ARM64 cross build's kernel tests run under qemu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
@@ -14,5 +14,6 @@ cmake --build build -j "$jobs"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTERN_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs" --target tern-tests tern
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$jobs" -R 'gguf|types|tokenizer|graph|sampling|api|cli')
+bash scripts/test-arm64.sh
 bash scripts/fuzz.sh 20
 echo "test.sh: all tests passed"

@@ -17,7 +17,7 @@ namespace {
 
 std::vector<const isa_kernels *> isas() {
     std::vector<const isa_kernels *> v{kernels_generic()};
-    for (const isa_kernels *k : {kernels_avx2(), kernels_avx512(), kernels_neon()})
+    for (const isa_kernels *k : {kernels_avx2(), kernels_avx512(), kernels_neon(), kernels_neon_dotprod()})
         if (k) v.push_back(k);
     static bool printed = false;
     if (!printed) {
@@ -29,6 +29,16 @@ std::vector<const isa_kernels *> isas() {
     }
     return v;
 }
+
+// TERN_TEST_QUICK=1 shrinks the random repetitions and the matmul shapes (every type and ISA is
+// still covered); TERN_TEST_ONE_THREAD=1 runs the matmul on one thread only (set for the
+// qemu-aarch64 run: Debian 12's qemu-user 7.2 hangs in thread creation on our CI machine).
+bool env_flag(const char *name) {
+    const char *q = std::getenv(name);
+    return q && *q && *q != '0';
+}
+bool quick() { return env_flag("TERN_TEST_QUICK"); }
+bool one_thread() { return env_flag("TERN_TEST_ONE_THREAD"); }
 
 const type k_weight_types[] = {type::f32,  type::f16,  type::bf16, type::q8_0, type::q4_0, type::q4_1,
                                type::q5_0, type::q5_1, type::q2_k, type::q3_k, type::q4_k, type::q5_k,
@@ -46,7 +56,9 @@ TEST_CASE("dot kernels match the scalar reference") {
         const type vdt = tr->vec_dot_type;
         for (int64_t n : {1, 7, 16, 31, 32, 33, 64, 96, 100, 256, 288, 576, 1000, 768, 1536, 2304, 4096}) {
             if (n % tr->block_size) continue;
+            if (quick() && n != 1 && n != 32 && n != 33 && n != 96 && n != 256 && n != 768) continue;
             for (int rep = 0; rep < 8; rep++) {
+                if (quick() && rep != 0 && rep != 7) continue;
                 std::vector<float> w(n), x(n);
                 for (auto &v : w) v = nd(rng) * (rep == 7 ? 100.0f : 1.0f);
                 for (auto &v : x) v = nd(rng);
@@ -162,8 +174,15 @@ TEST_CASE("mul_mat op: every type, ISA and thread count against a double referen
                 type_get(vdt)->from_float(xf.data() + m * K, xq.data(), K);
                 type_get(vdt)->to_float(xq.data(), xd.data() + m * K, K);
             }
+            if (quick() && M > 7) continue;
             for (const isa_kernels *k : isas()) {
                 for (int nth : {1, 2, 3}) {
+                    if (one_thread() && nth > 1) {
+                        static bool said = false;
+                        if (!said) std::fprintf(stderr, "TERN_TEST_ONE_THREAD: multi-threaded matmul runs skipped\n");
+                        said = true;
+                        continue;
+                    }
                     compute_options opt;
                     opt.n_threads = nth;
                     REQUIRE(cpu_compute(g.nodes(), opt, k).is_ok());
