@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <chrono>
+#include <sys/resource.h>
 #include <thread>
 #include <vector>
 
@@ -190,6 +192,31 @@ TEST_CASE("SmolLM2-135M-Instruct answers a chat question fluently (greedy)") {
     MESSAGE("SmolLM2 answer: " << answer);
     CHECK(answer.find("Paris") != std::string::npos);
     tern_sampler_free(s);
+    tern_context_free(c);
+    tern_model_free(m);
+}
+
+TEST_CASE("worker threads do not spin while the context is idle") {
+    SKIP_IF_MISSING(k_stories);
+    tern_model *m = nullptr;
+    REQUIRE(tern_model_load(k_stories.c_str(), nullptr, &m) == TERN_OK);
+    tern_context_params p = tern_context_default_params();
+    p.n_ctx = 64;
+    p.n_threads = 2;
+    tern_context *c = nullptr;
+    REQUIRE(tern_context_init(m, &p, &c) == TERN_OK);
+    const int32_t toks[4] = {1, 400, 300, 200};
+    REQUIRE(tern_decode(c, toks, 4, false) == TERN_OK);
+    auto cpu_s = [] {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    };
+    std::this_thread::sleep_for(std::chrono::milliseconds(50)); // let any spin-wait run out
+    const double before = cpu_s();
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    const double used = cpu_s() - before;
+    CHECK_MESSAGE(used < 0.05, "CPU seconds burnt while idle: ", used);
     tern_context_free(c);
     tern_model_free(m);
 }
