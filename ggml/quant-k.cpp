@@ -207,10 +207,15 @@ void q2_k_to_float(const void *src, float *y, int64_t n) {
     const block_q2_k *x = (const block_q2_k *)src;
     for (int64_t b = 0; b < n / QK_K; b++, y += QK_K) {
         const float d = fp16_to_fp32(x[b].d), dmin = fp16_to_fp32(x[b].dmin);
-        for (int i = 0; i < QK_K; i++) {
-            const uint8_t s = x[b].scales[i / 16];
-            y[i] = d * (s & 15) * unpack_2bit(x[b].qs, i) - dmin * (s >> 4);
-        }
+        for (int h = 0; h < 2; h++)
+            for (int p = 0; p < 4; p++)
+                for (int half = 0; half < 2; half++) {
+                    const uint8_t s = x[b].scales[8 * h + 2 * p + half];
+                    const float dl = d * (s & 15), ml = dmin * (s >> 4);
+                    const uint8_t *q = x[b].qs + 32 * h + 16 * half;
+                    float *o = y + 128 * h + 32 * p + 16 * half;
+                    for (int l = 0; l < 16; l++) o[l] = dl * ((q[l] >> (2 * p)) & 3) - ml;
+                }
     }
 }
 
@@ -240,11 +245,15 @@ void q3_k_to_float(const void *src, float *y, int64_t n) {
     const block_q3_k *x = (const block_q3_k *)src;
     for (int64_t b = 0; b < n / QK_K; b++, y += QK_K) {
         const float d = fp16_to_fp32(x[b].d);
-        for (int i = 0; i < QK_K; i++) {
-            const int h = i / 128, p = (i % 128) / 32, l = i % 32;
-            const int hb = (x[b].hmask[l] >> (4 * h + p)) & 1;
-            y[i] = d * k3_scale(x[b].scales, i / 16) * (unpack_2bit(x[b].qs, i) - (hb ? 0 : 4));
-        }
+        for (int h = 0; h < 2; h++)
+            for (int p = 0; p < 4; p++)
+                for (int half = 0; half < 2; half++) {
+                    const float dl = d * k3_scale(x[b].scales, 8 * h + 2 * p + half);
+                    const uint8_t *q = x[b].qs + 32 * h + 16 * half, *hm = x[b].hmask + 16 * half;
+                    float *o = y + 128 * h + 32 * p + 16 * half;
+                    for (int l = 0; l < 16; l++)
+                        o[l] = dl * (((q[l] >> (2 * p)) & 3) - ((hm[l] >> (4 * h + p)) & 1 ? 0 : 4));
+                }
     }
 }
 
@@ -263,10 +272,14 @@ void q4_k_to_float(const void *src, float *y, int64_t n) {
     const block_q4_k *x = (const block_q4_k *)src;
     for (int64_t b = 0; b < n / QK_K; b++, y += QK_K) {
         const float d = fp16_to_fp32(x[b].d), dmin = fp16_to_fp32(x[b].dmin);
-        for (int i = 0; i < QK_K; i++) {
-            int sc, mn;
-            k4_scale_min(x[b].scales, i / 32, &sc, &mn);
-            y[i] = d * sc * nibble_k(x[b].qs, i) - dmin * mn;
+        for (int c = 0; c < 4; c++) {
+            int sc0, mn0, sc1, mn1;
+            k4_scale_min(x[b].scales, 2 * c, &sc0, &mn0);
+            k4_scale_min(x[b].scales, 2 * c + 1, &sc1, &mn1);
+            const float d0 = d * sc0, m0 = dmin * mn0, d1 = d * sc1, m1 = dmin * mn1;
+            const uint8_t *q = x[b].qs + 32 * c;
+            for (int l = 0; l < 32; l++) y[64 * c + l] = d0 * (q[l] & 15) - m0;
+            for (int l = 0; l < 32; l++) y[64 * c + 32 + l] = d1 * (q[l] >> 4) - m1;
         }
     }
 }
@@ -291,11 +304,14 @@ void q5_k_to_float(const void *src, float *y, int64_t n) {
     const block_q5_k *x = (const block_q5_k *)src;
     for (int64_t b = 0; b < n / QK_K; b++, y += QK_K) {
         const float d = fp16_to_fp32(x[b].d), dmin = fp16_to_fp32(x[b].dmin);
-        for (int i = 0; i < QK_K; i++) {
-            int sc, mn;
-            k4_scale_min(x[b].scales, i / 32, &sc, &mn);
-            const int c = i / 64, r = i % 64, bit = (x[b].qh[r % 32] >> (2 * c + (r >= 32))) & 1;
-            y[i] = d * sc * (nibble_k(x[b].qs, i) | bit << 4) - dmin * mn;
+        for (int c = 0; c < 4; c++) {
+            int sc0, mn0, sc1, mn1;
+            k4_scale_min(x[b].scales, 2 * c, &sc0, &mn0);
+            k4_scale_min(x[b].scales, 2 * c + 1, &sc1, &mn1);
+            const float d0 = d * sc0, m0 = dmin * mn0, d1 = d * sc1, m1 = dmin * mn1;
+            const uint8_t *q = x[b].qs + 32 * c, *qh = x[b].qh;
+            for (int l = 0; l < 32; l++) y[64 * c + l] = d0 * ((q[l] & 15) | ((qh[l] >> (2 * c)) & 1) << 4) - m0;
+            for (int l = 0; l < 32; l++) y[64 * c + 32 + l] = d1 * ((q[l] >> 4) | ((qh[l] >> (2 * c + 1)) & 1) << 4) - m1;
         }
     }
 }
@@ -320,11 +336,17 @@ void q6_k_to_float(const void *src, float *y, int64_t n) {
     const block_q6_k *x = (const block_q6_k *)src;
     for (int64_t b = 0; b < n / QK_K; b++, y += QK_K) {
         const float d = fp16_to_fp32(x[b].d);
-        for (int i = 0; i < QK_K; i++) {
-            const int h = i / 128, p = (i % 128) / 32, l = i % 32;
-            const uint8_t lb = x[b].ql[64 * h + l + 32 * (p & 1)];
-            const int u = (p < 2 ? lb & 15 : lb >> 4) | (((x[b].qh[32 * h + l] >> (2 * p)) & 3) << 4);
-            y[i] = d * x[b].scales[i / 16] * (u - 32);
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = x[b].ql + 64 * h, *qh = x[b].qh + 32 * h;
+            const int8_t *sc = x[b].scales + 8 * h;
+            float *o = y + 128 * h;
+            for (int l = 0; l < 32; l++) {
+                const int g = l / 16;
+                o[l] = d * sc[g] * (((ql[l] & 15) | ((qh[l] & 3) << 4)) - 32);
+                o[l + 32] = d * sc[g + 2] * (((ql[l + 32] & 15) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                o[l + 64] = d * sc[g + 4] * (((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+                o[l + 96] = d * sc[g + 6] * (((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+            }
         }
     }
 }

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 namespace tern {
@@ -30,6 +31,8 @@ inline void barrier() {
 
 inline float *row_f32(const tensor *t, int64_t r) { return (float *)((uint8_t *)t->data + r * t->nb[1]); }
 
+size_t gemm_scratch_bytes(int64_t K) { return ((size_t)(2 * GEMM_PANEL_ROWS) * (size_t)K * sizeof(float) + 63) / 64 * 64; }
+
 void op_get_rows(const op_ctx &c, tensor *dst) {
     const tensor *table = dst->src[0], *ids = dst->src[1];
     const to_float_fn to_float = type_get(table->ttype)->to_float;
@@ -42,12 +45,42 @@ void op_get_rows(const op_ctx &c, tensor *dst) {
     }
 }
 
+// Prefill path: weights dequantized 16 rows at a time into a k-major f32 panel (per-thread
+// scratch), then multiplied with f32 activations by the ISA's GEMM micro-kernel, 6 tokens per
+// call. Activations are not quantized on this path (more accurate than the dot path).
+void mul_mat_gemm(const op_ctx &c, tensor *dst) {
+    const tensor *w = dst->src[0], *x = dst->src[1];
+    const int64_t K = w->ne[0], N = w->ne[1], M = tensor_nrows(x);
+    const to_float_fn to_float = type_get(w->ttype)->to_float;
+    float *scratch = (float *)(c.work + (size_t)c.ith * gemm_scratch_bytes(K));
+    float *panel = scratch, *rows = scratch + GEMM_PANEL_ROWS * K; // rows: [16][K], panel: [K][16]
+    const uint8_t *wd = (const uint8_t *)w->data;
+    const size_t ws = w->nb[1], ldx = x->nb[1] / sizeof(float);
+    const float *xd = (const float *)x->data;
+    float *y = (float *)dst->data;
+    const int64_t n_chunks = (N + GEMM_PANEL_ROWS - 1) / GEMM_PANEL_ROWS;
+    for (int64_t ch = c.ith; ch < n_chunks; ch = c.nth + c.next_chunk->fetch_add(1, std::memory_order_relaxed)) {
+        const int64_t r0 = ch * GEMM_PANEL_ROWS;
+        const int nr = (int)std::min<int64_t>(GEMM_PANEL_ROWS, N - r0);
+        for (int r = 0; r < GEMM_PANEL_ROWS; r++) {
+            if (r < nr) to_float(wd + (r0 + r) * ws, rows + r * K, K);
+            else std::fill(rows + r * K, rows + (r + 1) * K, 0.0f);
+        }
+        c.k->gemm_pack(rows, K, panel);
+        for (int64_t m = 0; m < M; m += GEMM_PANEL_TOKENS) {
+            const int nt = (int)std::min<int64_t>(GEMM_PANEL_TOKENS, M - m);
+            c.k->gemm_panel(K, panel, xd + m * ldx, ldx, nt, y + m * N + r0, (size_t)N, nr);
+        }
+    }
+}
+
 // y[N, M] = W[K, N] . x[K, M]: activations converted once to W's vec_dot_type, then
 // row-chunks of W are spread over threads and each chunk is swept across all M columns
 // (the chunk stays in cache while the activations stream).
 void op_mul_mat(const op_ctx &c, tensor *dst) {
     const tensor *w = dst->src[0], *x = dst->src[1];
     const int64_t K = w->ne[0], N = w->ne[1], M = tensor_nrows(x);
+    if (cpu_mul_mat_uses_gemm(c.k, w->ttype, M)) return mul_mat_gemm(c, dst);
     const type_traits *wt = type_get(w->ttype);
     const type vdt = wt->vec_dot_type;
     const vec_dot_fn dot = c.k->dot[(int)w->ttype];
@@ -208,11 +241,38 @@ void op_attention(const op_ctx &c, tensor *dst) {
 
 } // namespace
 
+// Prefill path per weight type, chosen by measurement (tern bench -p 64 -t 1, llama-1b shape,
+// AVX2, TERN_GEMM=0 vs 1; numbers in issue 3's note): true = dequantize + f32 GEMM, false =
+// quantized activations + dot / 2x2-tile kernels. f16 6.0 -> 13.2 t/s, q8_0 9.8 -> 13.8,
+// q4_0 8.8 -> 11.5, q4_k_m 5.9 -> 14.2, tq1_0 6.5 -> 12.0, but tq2_0 19.4 -> 9.2 (its dot kernel is
+// cheaper than dequantizing). f32 stays on the dot path: its activations are not quantized there
+// either, and it keeps llama.cpp's summation order on the golden F32 models.
+bool gemm_prefill_default(type wt) {
+    switch (wt) {
+    case type::f32:
+    case type::tq2_0: return false;
+    default: return true;
+    }
+}
+
+bool cpu_mul_mat_uses_gemm(const isa_kernels *k, type wt, int64_t M) {
+    if (!k->gemm_panel || !k->gemm_pack || M < GEMM_MIN_TOKENS || !type_get(wt)->to_float) return false;
+    static const int force = [] {
+        const char *e = std::getenv("TERN_GEMM"); // 0: never, 1: always (for measuring); unset: per-type default
+        return e && *e ? std::atoi(e) : -1;
+    }();
+    if (force >= 0) return force == 1;
+    return gemm_prefill_default(wt);
+}
+
 size_t cpu_op_work_size(const tensor *node, int n_threads) {
     switch (node->kind) {
     case op::mul_mat: {
         const type vdt = type_get(node->src[0]->ttype)->vec_dot_type;
-        return vdt == type::f32 ? 0 : row_size(vdt, node->src[1]->ne[0]) * (size_t)tensor_nrows(node->src[1]);
+        const int64_t K = node->src[1]->ne[0], M = tensor_nrows(node->src[1]);
+        const size_t dot = vdt == type::f32 ? 0 : row_size(vdt, K) * (size_t)M;
+        const size_t gemm = M >= GEMM_MIN_TOKENS ? gemm_scratch_bytes(K) * (size_t)n_threads : 0;
+        return std::max(dot, gemm);
     }
     case op::attention: return sizeof(float) * (size_t)n_threads * (size_t)(node->iparams[1] + node->src[0]->ne[2]);
     default: return 0;

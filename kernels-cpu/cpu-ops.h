@@ -17,6 +17,14 @@ struct op_ctx {
 };
 
 size_t cpu_op_work_size(const tensor *node, int n_threads);
+
+// Batches of at least this many tokens may take the GEMM path (see cpu-ops.cpp).
+constexpr int64_t GEMM_MIN_TOKENS = 8;
+// Whether a matmul of weight type wt over M activation rows runs as dequantize + f32 GEMM on
+// kernel table k (otherwise: activations quantized, dot / 2x2-tile kernels). TERN_GEMM=0/1 forces.
+bool cpu_mul_mat_uses_gemm(const isa_kernels *k, type wt, int64_t M);
+// The measured per-type choice (see the table in cpu-ops.cpp).
+bool gemm_prefill_default(type wt);
 bool cpu_supports_op(const tensor *node);
 void cpu_op_compute(const op_ctx &c, tensor *node);
 

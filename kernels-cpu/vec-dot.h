@@ -21,8 +21,18 @@ using axpy_fn = void (*)(int64_t n, float a, const void *x, float *y);
 // (prompt processing) use it so each unpacked weight block and activation block serves twice.
 using dot2x2_fn = void (*)(int64_t n, const void *w0, const void *w1, const void *x0, const void *x1, float *out);
 
+// Prefill GEMM micro-kernel: 16 weight rows packed k-major (wp[k*16 + r], n_rows <= 16 valid)
+// times n_tok <= 6 f32 activation rows x[t*ldx + k]; writes y[t*ldy + r] for r < n_rows.
+using gemm_panel_fn = void (*)(int64_t K, const float *wp, const float *x, size_t ldx, int n_tok, float *y, size_t ldy,
+                               int n_rows);
+constexpr int GEMM_PANEL_ROWS = 16, GEMM_PANEL_TOKENS = 6;
+// rows [16][K] row-major -> panel [K][16] (the layout gemm_panel reads).
+using gemm_pack_fn = void (*)(const float *rows, int64_t K, float *panel);
+
 struct isa_kernels {
     const char *isa;
+    gemm_panel_fn gemm_panel; // null: batches use the dot kernels
+    gemm_pack_fn gemm_pack;   // set with gemm_panel
     vec_dot_fn dot[(int)type::count_];
     axpy_fn axpy[(int)type::count_];
     dot2x2_fn dot2x2[(int)type::count_]; // null: use four dot calls
@@ -36,6 +46,8 @@ const isa_kernels *kernels_neon_dotprod(); // nullptr when not built or the CPU 
 const isa_kernels *kernels_select();
 
 // The ISA files' tables without the CPU check (the checked getters above call these).
+gemm_panel_fn gemm_panel_avx2_get(); // nullptr when not built
+gemm_pack_fn gemm_pack_avx2_get();
 const isa_kernels *kernels_avx2_unchecked();
 const isa_kernels *kernels_avx512_unchecked();
 const isa_kernels *kernels_neon_dotprod_unchecked();

@@ -6,6 +6,7 @@
 #include "ggml/fp16.h"
 #include "ggml/plan.h"
 #include "kernels-cpu/cpu-backend.h"
+#include "kernels-cpu/cpu-ops.h"
 #include "kernels-cpu/cpu-features.h"
 
 #include <cmath>
@@ -147,7 +148,7 @@ TEST_CASE("mul_mat op: every type, ISA and thread count against a double referen
     std::mt19937 rng(99);
     std::normal_distribution<float> nd(0.0f, 1.0f);
     for (type t : k_weight_types) {
-        for (auto shape : {std::array<int64_t, 3>{64, 5, 1}, {96, 33, 3}, {256, 17, 7}, {128, 40, 16}}) {
+        for (auto shape : {std::array<int64_t, 3>{64, 5, 1}, {96, 33, 3}, {256, 17, 7}, {128, 40, 16}, {64, 37, 13}}) {
             const int64_t bs = type_get(t)->block_size;
             const int64_t K = (shape[0] + bs - 1) / bs * bs, N = shape[1], M = shape[2];
             graph g;
@@ -187,18 +188,21 @@ TEST_CASE("mul_mat op: every type, ISA and thread count against a double referen
                     opt.n_threads = nth;
                     REQUIRE(cpu_compute(g.nodes(), opt, k).is_ok());
                     const float *yo = (const float *)y->data;
+                    // The GEMM path multiplies f32 activations; the dot path quantized ones.
+                    const bool gemm = cpu_mul_mat_uses_gemm(k, t, M);
+                    const float *xr = gemm ? xf.data() : xd.data();
                     for (int64_t m = 0; m < M; m++)
                         for (int64_t r = 0; r < N; r++) {
                             double ref = 0, mag = 0;
                             for (int64_t i = 0; i < K; i++) {
-                                ref += (double)wd[r * K + i] * xd[m * K + i];
-                                mag += std::fabs((double)wd[r * K + i] * xd[m * K + i]);
+                                ref += (double)wd[r * K + i] * xr[m * K + i];
+                                mag += std::fabs((double)wd[r * K + i] * xr[m * K + i]);
                             }
                             // q4_1/q5_1 use the activation block sum d*sum(q) stored in fp16 (as GGUF's
                             // q8_1 does): allow its rounding (2^-11 relative) on the min term.
                             const double tol = (t == type::q4_1 || t == type::q5_1 ? 1e-3 : 1e-5) * mag + 1e-5;
                             REQUIRE_MESSAGE(std::fabs(yo[m * N + r] - ref) <= tol, k->isa, " ",
-                                            type_name(t), " nth=", nth);
+                                            type_name(t), " nth=", nth, gemm ? " (gemm)" : " (dot)");
                         }
                 }
             }
