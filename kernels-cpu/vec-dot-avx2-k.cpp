@@ -103,13 +103,18 @@ float dot_q3_k(int64_t n, const void *w, const void *x) {
     const block_q8_k *b = (const block_q8_k *)x;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t k = 0; k < n / QK_K; k++) {
-        int sc[16];
-        for (int g = 0; g < 16; g++) sc[g] = k3_scale(a[k].scales, g);
-        // offset term: 4 * sum_g sc[g] * bsums[g]
-        __m256i sc16 = _mm256_setr_epi16((short)sc[0], (short)sc[1], (short)sc[2], (short)sc[3], (short)sc[4], (short)sc[5],
-                                         (short)sc[6], (short)sc[7], (short)sc[8], (short)sc[9], (short)sc[10], (short)sc[11],
-                                         (short)sc[12], (short)sc[13], (short)sc[14], (short)sc[15]);
-        const int off = 4 * hsum_i32(_mm256_madd_epi16(sc16, load(b[k].bsums)));
+        // 16 signed 6-bit scales from 12 bytes with 32-bit operations (layout in blocks.h)
+        uint32_t w0, w1, w2;
+        std::memcpy(&w0, a[k].scales, 4), std::memcpy(&w1, a[k].scales + 4, 4), std::memcpy(&w2, a[k].scales + 8, 4);
+        const uint32_t m4b = 0x0f0f0f0f, m2b = 0x03030303;
+        alignas(16) uint32_t u[4] = {(w0 & m4b) | ((w2 & m2b) << 4), (w1 & m4b) | (((w2 >> 2) & m2b) << 4),
+                                     ((w0 >> 4) & m4b) | (((w2 >> 4) & m2b) << 4), ((w1 >> 4) & m4b) | (((w2 >> 6) & m2b) << 4)};
+        const __m128i sc8 = _mm_sub_epi8(_mm_load_si128((const __m128i *)u), _mm_set1_epi8(32));
+        alignas(16) int8_t sc[16];
+        _mm_store_si128((__m128i *)sc, sc8);
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+        // offset term, as a vector: 4 * sum_g sc[g] * bsums[g]
+        const __m256i offv = _mm256_slli_epi32(_mm256_madd_epi16(sc16, load(b[k].bsums)), 2);
         const __m256i hm = load(a[k].hmask);
         __m256i isum = _mm256_setzero_si256();
         const int8_t *y = b[k].qs;
@@ -123,31 +128,43 @@ float dot_q3_k(int64_t n, const void *w, const void *x) {
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(prod, scale_pair(sc[g], sc[g + 1])));
             }
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[k].d * h2f(a[k].d)), _mm256_cvtepi32_ps(_mm256_sub_epi32(isum, _mm256_setr_epi32(off, 0, 0, 0, 0, 0, 0, 0))), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[k].d * h2f(a[k].d)), _mm256_cvtepi32_ps(_mm256_sub_epi32(isum, offv)), acc);
     }
     return hsum256(acc);
 }
 
 // ---- q4_k / q5_k: 8 sub-blocks of 32, 6-bit scale and min ---------------------------------------
+// The 12 scale bytes as 8 scales and 8 minimums (bytes), with 32-bit operations (see blocks.h /
+// k4_scale_min for the layout).
+inline void k4_unpack(const uint8_t *q, uint8_t sc[8], uint8_t mn[8]) {
+    uint32_t w0, w1, w2;
+    std::memcpy(&w0, q, 4), std::memcpy(&w1, q + 4, 4), std::memcpy(&w2, q + 8, 4);
+    const uint32_t s_lo = w0 & 0x3f3f3f3f, m_lo = w1 & 0x3f3f3f3f;
+    const uint32_t s_hi = (w2 & 0x0f0f0f0f) | (((w0 >> 6) & 0x03030303) << 4);
+    const uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0f) | (((w1 >> 6) & 0x03030303) << 4);
+    std::memcpy(sc, &s_lo, 4), std::memcpy(sc + 4, &s_hi, 4);
+    std::memcpy(mn, &m_lo, 4), std::memcpy(mn + 4, &m_hi, 4);
+}
+
 template <bool five> float dot_q45_k(int64_t n, const void *w, const void *x) {
     const block_q8_k *b = (const block_q8_k *)x;
     const size_t bytes = five ? sizeof(block_q5_k) : sizeof(block_q4_k);
-    const __m256i m4 = _mm256_set1_epi8(15);
-    __m256 acc = _mm256_setzero_ps();
-    float mins = 0.0f;
+    const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
     for (int64_t k = 0; k < n / QK_K; k++) {
         const uint8_t *blk = (const uint8_t *)w + k * bytes;
         const block_q4_k *a4 = (const block_q4_k *)blk;
         const block_q5_k *a5 = (const block_q5_k *)blk;
-        const uint8_t *scales = five ? a5->scales : a4->scales;
         const uint8_t *qs = five ? a5->qs : a4->qs;
-        int sc[8], mn[8];
-        for (int g = 0; g < 8; g++) k4_scale_min(scales, g, &sc[g], &mn[g]);
-        // minimum term: sum_g mn[g] * (bsums[2g] + bsums[2g+1])
-        const __m256i mn16 = _mm256_setr_epi16((short)mn[0], (short)mn[0], (short)mn[1], (short)mn[1], (short)mn[2], (short)mn[2],
-                                               (short)mn[3], (short)mn[3], (short)mn[4], (short)mn[4], (short)mn[5], (short)mn[5],
-                                               (short)mn[6], (short)mn[6], (short)mn[7], (short)mn[7]);
-        const int msum = hsum_i32(_mm256_madd_epi16(mn16, load(b[k].bsums)));
+        alignas(8) uint8_t sc[8], mn[8];
+        k4_unpack(five ? a5->scales : a4->scales, sc, mn);
+        // minimum term, kept as a vector: mn[g] * (bsums[2g] + bsums[2g+1]) in lane g
+        uint64_t mn64;
+        std::memcpy(&mn64, mn, 8);
+        const __m256i pair_sums = _mm256_madd_epi16(load(b[k].bsums), ones);
+        const __m256i mprod = _mm256_mullo_epi32(pair_sums, _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)mn64)));
+        const float yd = b[k].d;
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(yd * h2f(a4->dmin)), _mm256_cvtepi32_ps(mprod), accm);
         __m256i isum = _mm256_setzero_si256();
         const int8_t *y = b[k].qs;
         const __m256i qh = five ? load(a5->qh) : _mm256_setzero_si256();
@@ -159,14 +176,13 @@ template <bool five> float dot_q45_k(int64_t n, const void *w, const void *x) {
                 lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
                 hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
             }
-            const __m256i plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load(y)), _mm256_set1_epi16((short)sc[2 * c]));
-            const __m256i phi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load(y + 32)), _mm256_set1_epi16((short)sc[2 * c + 1]));
+            const __m256i plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load(y)), _mm256_set1_epi16(sc[2 * c]));
+            const __m256i phi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load(y + 32)), _mm256_set1_epi16(sc[2 * c + 1]));
             isum = _mm256_add_epi32(isum, _mm256_add_epi32(plo, phi));
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[k].d * h2f(a4->d)), _mm256_cvtepi32_ps(isum), acc);
-        mins += b[k].d * h2f(a4->dmin) * (float)msum;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(yd * h2f(a4->d)), _mm256_cvtepi32_ps(isum), acc);
     }
-    return hsum256(acc) - mins;
+    return hsum256(_mm256_sub_ps(acc, accm));
 }
 
 // ---- q6_k: u = 6 bits, q = u - 32 ---------------------------------------------------------------
@@ -176,9 +192,10 @@ float dot_q6_k(int64_t n, const void *w, const void *x) {
     const __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t k = 0; k < n / QK_K; k++) {
+        // offset term as a vector: 32 * sum_g sc[g] * bsums[g]
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[k].scales));
-        const int off = 32 * hsum_i32(_mm256_madd_epi16(sc16, load(b[k].bsums)));
-        __m256i isum = _mm256_setzero_si256();
+        __m256i isum = _mm256_slli_epi32(_mm256_madd_epi16(sc16, load(b[k].bsums)), 5);
+        isum = _mm256_sub_epi32(_mm256_setzero_si256(), isum);
         const int8_t *y = b[k].qs;
         for (int h = 0; h < 2; h++) {
             const __m256i ql0 = load(a[k].ql + 64 * h), ql1 = load(a[k].ql + 64 * h + 32);
@@ -192,8 +209,7 @@ float dot_q6_k(int64_t n, const void *w, const void *x) {
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(prod, scale_pair(a[k].scales[g], a[k].scales[g + 1])));
             }
         }
-        const float isum_f = (float)(hsum_i32(isum) - off);
-        acc = _mm256_add_ps(acc, _mm256_setr_ps(b[k].d * h2f(a[k].d) * isum_f, 0, 0, 0, 0, 0, 0, 0));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[k].d * h2f(a[k].d)), _mm256_cvtepi32_ps(isum), acc);
     }
     return hsum256(acc);
 }
