@@ -116,7 +116,8 @@ status quantize_model(const std::string &in, const std::string &out, const quant
 
     gguf_writer w(src->alignment);
     for (const auto &kv : src->kvs)
-        if (kv.key != "general.file_type" && kv.key != "general.alignment") w.copy_kv(kv);
+        if (kv.key != "general.file_type" && kv.key != "general.alignment" && kv.key != "general.quantization_version")
+            w.copy_kv(kv); // these three are written below (a duplicate key makes the file invalid)
     w.set_u32("general.file_type", r.file_type);
     w.set_u32("general.quantization_version", 2);
 

@@ -108,6 +108,13 @@ TEST_CASE("tern synth and tern quantize: files that load and generate, recipes a
     r = sh("run -m " + q4km + " -p 'abc' -n 4 --temp 0 -t 2");
     CHECK(r.code == 0);
     CHECK(r.out.find("generation 4 tokens") != std::string::npos);
+    // Requantizing a quantized file (its keys include general.quantization_version) gives a valid file.
+    const std::string q80 = test_util::temp_path("synth-q8.gguf");
+    r = sh("quantize " + q4km + " " + q80 + " Q8_0");
+    REQUIRE(r.code == 0);
+    r = sh("run -m " + q80 + " -p 'abc' -n 2 --temp 0 -t 1");
+    CHECK_MESSAGE(r.code == 0, r.out);
+    std::remove(q80.c_str());
     r = sh("quantize " + f16 + " " + q4km + ".x Q9_9");
     CHECK(r.code != 0);
     CHECK(r.out.find("unknown type or recipe 'Q9_9'") != std::string::npos);
