@@ -156,10 +156,6 @@ void pack_2bit(const int *L, uint8_t *qs) {
         qs[32 * h + l] |= (uint8_t)((L[i] & 3) << (2 * p));
     }
 }
-int unpack_2bit(const uint8_t *qs, int i) {
-    const int h = i / 128, p = (i % 128) / 32, l = i % 32;
-    return (qs[32 * h + l] >> (2 * p)) & 3;
-}
 
 void k4_pack_scales(const int *sc, const int *mn, uint8_t *q) {
     for (int j = 0; j < 4; j++) {
@@ -169,11 +165,6 @@ void k4_pack_scales(const int *sc, const int *mn, uint8_t *q) {
     }
 }
 
-// 4-bit nibbles as q4_k/q5_k lay them out: element 64c + l (low) and 64c + 32 + l (high) in byte 32c + l.
-int nibble_k(const uint8_t *qs, int i) {
-    const int c = i / 64, r = i % 64;
-    return r < 32 ? qs[32 * c + r] & 15 : qs[32 * c + r - 32] >> 4;
-}
 
 } // namespace
 
