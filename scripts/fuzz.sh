@@ -7,7 +7,7 @@ secs="${1:-30}"
 out=build-fuzz
 mkdir -p "$out/corpus-gguf" "$out/corpus-tok"
 flags="-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -I. -Iinclude -Isrc"
-common="ggml/gguf-read.cpp ggml/type-table.cpp src/vocab.cpp src/vocab-spm.cpp src/vocab-bpe.cpp src/unicode.cpp"
+common="ggml/gguf-read.cpp ggml/type-table.cpp $(echo ggml/quant-*.cpp) src/vocab.cpp src/vocab-spm.cpp src/vocab-bpe.cpp src/unicode.cpp"
 pcre=$(pkg-config --cflags --libs libpcre2-8)
 clang++ $flags tests/fuzz/fuzz-gguf.cpp $common models/registry.cpp models/llama.cpp models/builders.cpp \
     ggml/graph.cpp $pcre -o "$out/fuzz-gguf"
