@@ -5,8 +5,9 @@
 # machine, so everything here runs single-threaded.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v aarch64-linux-gnu-g++ >/dev/null || ! command -v qemu-aarch64 >/dev/null; then
-    echo "test-arm64.sh: SKIPPED: aarch64-linux-gnu-g++ or qemu-aarch64 missing (scripts/setup-deps.sh installs them)"
+if ! command -v aarch64-linux-gnu-g++ >/dev/null || ! command -v qemu-aarch64 >/dev/null ||
+    [[ ! -f /usr/lib/aarch64-linux-gnu/pkgconfig/libpcre2-8.pc ]]; then
+    echo "test-arm64.sh: SKIPPED: aarch64-linux-gnu-g++, qemu-aarch64 or libpcre2-dev:arm64 missing (scripts/setup-deps.sh installs them)"
     exit 0
 fi
 jobs=$(nproc)
