@@ -8,7 +8,7 @@ namespace tern {
 
 const char *op_name(op o) {
     static const char *names[] = {"none", "view", "get_rows", "mul_mat", "add", "mul",
-                                  "rms_norm", "rope", "silu_mul", "kv_store", "attention"};
+                                  "rms_norm", "rope", "silu_mul", "relu2_mul", "scale", "kv_store", "attention"};
     return (int)o < (int)op::count_ ? names[(int)o] : "?";
 }
 
@@ -107,6 +107,21 @@ tensor *graph::silu_mul(tensor *gate, tensor *up) {
     tensor *t = new_node(op::silu_mul, type::f32, 4, gate->ne);
     t->src[0] = gate;
     t->src[1] = up;
+    return t;
+}
+
+tensor *graph::relu2_mul(tensor *gate, tensor *up) {
+    assert(tensor_nelements(gate) == tensor_nelements(up));
+    tensor *t = new_node(op::relu2_mul, type::f32, 4, gate->ne);
+    t->src[0] = gate;
+    t->src[1] = up;
+    return t;
+}
+
+tensor *graph::scale(tensor *x, float s) {
+    tensor *t = new_node(op::scale, type::f32, 4, x->ne);
+    t->src[0] = x;
+    t->fparams[0] = s;
     return t;
 }
 

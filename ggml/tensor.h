@@ -27,6 +27,8 @@ enum class op : uint8_t {
     rms_norm,  // src0 [E, M] -> x / sqrt(mean(x^2) + eps); fparams[0] = eps
     rope,      // src0 [D, H, M] f32, src1 [M] i32 positions; iparams: n_rot, mode; fparams: base
     silu_mul,  // silu(src0) * src1, same shapes
+    relu2_mul, // relu(src0)^2 * src1, same shapes (BitNet b1.58's squared-ReLU FFN)
+    scale,     // src0 * fparams[0]
     kv_store,  // copy src0 [C, M] f32 into rows pos0..pos0+M of cache src1 [C, n_ctx]; iparams[0] = pos0
     attention, // src0 q [D, H, M], src1 k cache, src2 v cache [D*Hkv, n_ctx]; see iparams below
     count_,
@@ -73,6 +75,8 @@ class graph {
     tensor *rms_norm(tensor *x, float eps);
     tensor *rope(tensor *x, tensor *pos, int n_rot, float base, int mode);
     tensor *silu_mul(tensor *gate, tensor *up);
+    tensor *relu2_mul(tensor *gate, tensor *up);
+    tensor *scale(tensor *x, float s);
     tensor *kv_store(tensor *src, tensor *cache, int64_t pos0);
     // q [D, H, M]; caches [D*Hkv, n_ctx]; keys 0..pos0+i visible to token i; n_kv = pos0 + M.
     tensor *attention(tensor *q, tensor *k_cache, tensor *v_cache, tensor *k_dep, tensor *v_dep,

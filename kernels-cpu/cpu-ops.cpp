@@ -145,6 +145,19 @@ template <class F> void elementwise2(const op_ctx &c, tensor *dst, F f) {
     }
 }
 
+void op_scale(const op_ctx &c, tensor *dst) {
+    const tensor *x = dst->src[0];
+    const int64_t n = x->ne[0];
+    const float s = dst->fparams[0];
+    int64_t lo, hi;
+    split(tensor_nrows(x), c.ith, c.nth, &lo, &hi);
+    for (int64_t r = lo; r < hi; r++) {
+        const float *px = row_f32(x, r);
+        float *pd = row_f32(dst, r);
+        for (int64_t i = 0; i < n; i++) pd[i] = px[i] * s;
+    }
+}
+
 void op_rms_norm(const op_ctx &c, tensor *dst) {
     const tensor *x = dst->src[0];
     const int64_t n = x->ne[0];
@@ -305,6 +318,13 @@ void cpu_op_compute(const op_ctx &c, tensor *node) {
     case op::rms_norm: op_rms_norm(c, node); break;
     case op::rope: op_rope(c, node); break;
     case op::silu_mul: elementwise2(c, node, [](float g, float u) { return g / (1.0f + std::exp(-g)) * u; }); break;
+    case op::relu2_mul:
+        elementwise2(c, node, [](float g, float u) {
+            const float r = g > 0.0f ? g : 0.0f;
+            return r * r * u;
+        });
+        break;
+    case op::scale: op_scale(c, node); break;
     case op::kv_store: op_kv_store(c, node); break;
     case op::attention: op_attention(c, node); break;
     }

@@ -20,6 +20,7 @@ struct hparams {
     int64_t n_ctx_train = 0, n_rot = 0;
     float rms_eps = 1e-5f, rope_base = 10000.0f;
     int rope_mode = rope_mode_normal;
+    bool ffn_relu2 = false; // FFN gate activation: squared ReLU (BitNet b1.58 2B4T), else SiLU
     int64_t n_embd_kv() const { return head_dim * n_head_kv; }
 };
 
@@ -30,6 +31,10 @@ struct layer_weights {
     tensor *ffn_norm = nullptr;                                 // [E]
     tensor *ffn_gate = nullptr, *ffn_up = nullptr;              // [E, F]
     tensor *ffn_down = nullptr;                                 // [F, E]
+    // BitNet: RMS norms applied to the attention output before wo and to the FFN's inner
+    // activations before ffn_down; optional per-matrix output scales (1-element tensors).
+    tensor *attn_sub_norm = nullptr, *ffn_sub_norm = nullptr;   // [H*D], [F]
+    float wq_scale = 1, wk_scale = 1, wv_scale = 1, wo_scale = 1, gate_scale = 1, up_scale = 1, down_scale = 1;
 };
 
 struct model_weights {

@@ -4,9 +4,10 @@
 namespace tern {
 
 extern const arch_def k_arch_llama;
+extern const arch_def k_arch_bitnet;
 
 namespace {
-const arch_def *const k_archs[] = {&k_arch_llama};
+const arch_def *const k_archs[] = {&k_arch_llama, &k_arch_bitnet};
 }
 
 const arch_def *arch_find(const std::string &name) {

@@ -1,12 +1,14 @@
-// synth.cpp — writes random-weight llama-architecture GGUFs (see synth.h). Each row's values come
+// synth.cpp — writes random-weight llama- and bitnet-architecture GGUFs (see synth.h). Each row's values come
 // from a generator seeded by (seed, tensor, row), so files are reproducible and rows can be made
 // in parallel while the writer streams tensors to disk.
 #include "synth.h"
 
+#include "ggml/fp16.h"
 #include "ggml/gguf.h"
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -19,7 +21,8 @@ const synth_shape k_presets[] = {
     {"tiny", 256, 4, 4, 2, 768, 512, 2048},
     {"smollm-135m", 576, 30, 9, 3, 1536, 49152, 2048},
     {"llama-1b", 2048, 16, 32, 8, 8192, 32000, 4096},
-    {"bitnet-3b", 3200, 26, 32, 32, 8640, 32000, 4096},
+    {"bitnet-3b", 3200, 26, 32, 32, 8640, 32000, 4096, "bitnet"},
+    {"bitnet-3b-256", 3072, 26, 32, 32, 8448, 32000, 4096, "bitnet"},
 };
 
 uint64_t splitmix(uint64_t *s) {
@@ -102,8 +105,11 @@ status synth_model(const std::string &out, const synth_params &p) {
     TERN_CHECK_OR_RETURN(sh.n_embd > 0 && sh.n_layer > 0 && sh.n_head > 0 && sh.n_head_kv > 0 && sh.n_ff > 0 &&
                              sh.n_embd % sh.n_head == 0 && sh.n_head % sh.n_head_kv == 0,
                          code::invalid_argument, "inconsistent shape (n_embd %% n_head and n_head %% n_head_kv must be 0)");
+    TERN_CHECK_OR_RETURN(sh.arch == "llama" || sh.arch == "bitnet", code::invalid_argument,
+                         "synth writes llama or bitnet models, not '%s'", sh.arch.c_str());
+    const bool bitnet = sh.arch == "bitnet";
     gguf_writer w;
-    w.set_str("general.architecture", "llama");
+    w.set_str("general.architecture", sh.arch);
     w.set_str("general.name", "tern-synth-" + sh.name);
     w.set_u32("general.file_type", p.recipe.file_type);
     std::unique_ptr<gguf_file> vf;
@@ -118,15 +124,15 @@ status synth_model(const std::string &out, const synth_params &p) {
         synthetic_vocab(w, sh.n_vocab);
     }
     const int64_t hd = sh.n_embd / sh.n_head;
-    w.set_u32("llama.context_length", (uint32_t)sh.n_ctx);
-    w.set_u32("llama.embedding_length", (uint32_t)sh.n_embd);
-    w.set_u32("llama.block_count", (uint32_t)sh.n_layer);
-    w.set_u32("llama.feed_forward_length", (uint32_t)sh.n_ff);
-    w.set_u32("llama.attention.head_count", (uint32_t)sh.n_head);
-    w.set_u32("llama.attention.head_count_kv", (uint32_t)sh.n_head_kv);
-    w.set_u32("llama.rope.dimension_count", (uint32_t)hd);
-    w.set_f32("llama.rope.freq_base", 10000.0f);
-    w.set_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    w.set_u32(sh.arch + ".context_length", (uint32_t)sh.n_ctx);
+    w.set_u32(sh.arch + ".embedding_length", (uint32_t)sh.n_embd);
+    w.set_u32(sh.arch + ".block_count", (uint32_t)sh.n_layer);
+    w.set_u32(sh.arch + ".feed_forward_length", (uint32_t)sh.n_ff);
+    w.set_u32(sh.arch + ".attention.head_count", (uint32_t)sh.n_head);
+    w.set_u32(sh.arch + ".attention.head_count_kv", (uint32_t)sh.n_head_kv);
+    w.set_u32(sh.arch + ".rope.dimension_count", (uint32_t)hd);
+    w.set_f32(sh.arch + ".rope.freq_base", 10000.0f);
+    w.set_f32(sh.arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
 
     struct item {
         std::string name;
@@ -139,7 +145,7 @@ status synth_model(const std::string &out, const synth_params &p) {
         const int64_t ne[2] = {ne0, ne1};
         const uint32_t nd = ne1 > 0 ? 2 : 1;
         const int layer = name.compare(0, 4, "blk.") == 0 ? std::atoi(name.c_str() + 4) : -1;
-        const type t = quant_choose_type(p.recipe, name, ne, nd, layer, (int)sh.n_layer, false);
+        const type t = quant_choose_type(p.recipe, name, ne, nd, layer, (int)sh.n_layer, bitnet);
         items.push_back({name, {ne0, ne1 > 0 ? ne1 : 1}, nd, t});
         w.add_tensor(name, t, items.back().ne, nd, nullptr);
     };
@@ -150,14 +156,16 @@ status synth_model(const std::string &out, const synth_params &p) {
         add(b + "attn_q.weight", sh.n_embd, sh.n_embd);
         add(b + "attn_k.weight", sh.n_embd, hd * sh.n_head_kv);
         add(b + "attn_v.weight", sh.n_embd, hd * sh.n_head_kv);
+        if (bitnet) add(b + "attn_sub_norm.weight", sh.n_embd, 0);
         add(b + "attn_output.weight", sh.n_embd, sh.n_embd);
         add(b + "ffn_norm.weight", sh.n_embd, 0);
         add(b + "ffn_gate.weight", sh.n_embd, sh.n_ff);
         add(b + "ffn_up.weight", sh.n_embd, sh.n_ff);
+        if (bitnet) add(b + "ffn_sub_norm.weight", sh.n_ff, 0);
         add(b + "ffn_down.weight", sh.n_ff, sh.n_embd);
     }
     add("output_norm.weight", sh.n_embd, 0);
-    add("output.weight", sh.n_embd, sh.n_vocab);
+    if (!bitnet) add("output.weight", sh.n_embd, sh.n_vocab); // bitnet: tied to token_embd
 
     const int nth = p.n_threads > 0 ? p.n_threads : omp_get_num_procs();
     return w.write(out, [&](size_t i, uint8_t *dst, size_t) -> status {
@@ -167,6 +175,10 @@ status synth_model(const std::string &out, const synth_params &p) {
         const size_t rs = row_size(it.t, K);
         const from_float_fn ff = type_get(it.t)->from_float;
         const bool is_norm = it.n_dims == 1;
+        // BitNet matrices hold {-s, 0, s}: s = mean |w| of N(0, 0.02) weights, rounded to f16 so
+        // that TQ1_0/TQ2_0 (f16 block scales) store it exactly.
+        const bool ternary = bitnet && !is_norm && it.name != "token_embd.weight";
+        const float s = fp16_to_fp32(fp32_to_fp16(0.02f * std::sqrt(2.0f / 3.14159265f)));
 #pragma omp parallel num_threads(nth)
         {
             std::vector<float> row(K);
@@ -174,6 +186,8 @@ status synth_model(const std::string &out, const synth_params &p) {
             for (int64_t r = 0; r < rows; r++) {
                 if (is_norm) std::fill(row.begin(), row.end(), 1.0f);
                 else random_row(p.seed * 0x100000001B3ull ^ ((uint64_t)i << 32) ^ (uint64_t)r, row.data(), K, 0.02f);
+                if (ternary)
+                    for (float &v : row) v = s * std::max(-1.0f, std::min(1.0f, std::nearbyint(v / s)));
                 ff(row.data(), dst + r * rs, K);
             }
         }

@@ -1,6 +1,7 @@
 // synth.h — GGUF files with random weights in the shape of real models (`tern synth`), so speed
-// and memory work needs no download. Architecture llama; weights N(0, 0.02) per row from a
-// seeded generator, then quantized with the recipe's per-tensor rules.
+// and memory work needs no download. Weights N(0, 0.02) per row from a seeded generator (bitnet:
+// ternarized with a per-tensor scale, as BitNet's converter does), then quantized with the recipe's
+// per-tensor rules.
 #pragma once
 
 #include "ggml/status.h"
@@ -14,9 +15,11 @@ namespace tern {
 struct synth_shape {
     std::string name;
     int64_t n_embd = 256, n_layer = 4, n_head = 4, n_head_kv = 2, n_ff = 768, n_vocab = 512, n_ctx = 2048;
+    std::string arch = "llama"; // or "bitnet": sub-norms, tied output, ternary-valued matrices
 };
 
-// Presets: tiny, llama-1b, bitnet-3b (llama arch in bitnet-3b's shape), smollm-135m.
+// Presets: tiny, smollm-135m, llama-1b (llama arch); bitnet-3b (BitNet b1.58 3B: 3200 wide, FFN 8640)
+// and bitnet-3b-256 (the same rounded to multiples of 256, which TQ1_0/TQ2_0 need), bitnet arch.
 status synth_preset(const std::string &name, synth_shape *out);
 std::string synth_preset_names();
 

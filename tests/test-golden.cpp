@@ -100,3 +100,23 @@ TEST_CASE("llama-tiny Q4_0 with a Q6_K output matrix (K-quant byte layout): top-
         check_golden("llama-tiny-q4_0.gguf", std::string("llama-tiny-q4_0__") + p + ".json", TERN_KV_F16, 1e9, 2e-2, false, 2);
 }
 }
+
+TEST_SUITE("golden") {
+
+TEST_CASE("bitnet-tiny F32 (sub-norms, NEOX RoPE, tied output), F32 KV: tokens exact, logits within 1e-4") {
+    for (const char *p : {"p01_once", "p02_dog", "p04_empty", "p06_long", "p07_ball"})
+        check_golden("bitnet-tiny-f32.gguf", std::string("bitnet-tiny-f32-kvf32__") + p + ".json", TERN_KV_F32, 1e-4,
+                     1e-4, true, 2);
+}
+
+// The golden README: with llama.cpp's Q8_K activation rounding reproduced the short prompts agree to
+// float rounding; elsewhere a 1e-7 change flips int8 roundings and moves logits by up to ~5e-2.
+TEST_CASE("bitnet-tiny TQ2_0 + Q6_K embedding (Q8_K activations), F32 KV: 1e-5 on short prompts, 5e-2 on all") {
+    for (const char *p : {"p01_once", "p04_empty", "p07_ball"})
+        check_golden("bitnet-tiny-tq2_0.gguf", std::string("bitnet-tiny-tq2_0-kvf32__") + p + ".json", TERN_KV_F32, 1e-5,
+                     1e-5, false, 1);
+    for (const char *p : {"p02_dog", "p06_long"})
+        check_golden("bitnet-tiny-tq2_0.gguf", std::string("bitnet-tiny-tq2_0-kvf32__") + p + ".json", TERN_KV_F32, 5e-2,
+                     5e-2, false, 2);
+}
+}

@@ -51,6 +51,28 @@ TEST_CASE("planner reuses dead intermediates and keeps live ones intact") {
     for (int64_t i = 0; i < E * M; i++) CHECK(((float *)out->data)[i] == doctest::Approx(12 * xv[i] + xv[i] * xv[i]).epsilon(1e-5));
 }
 
+TEST_CASE("relu2_mul and scale") {
+    const int64_t E = 40, M = 3;
+    graph g;
+    tensor *a = g.new_tensor_2d(type::f32, E, M), *b = g.new_tensor_2d(type::f32, E, M);
+    auto av = randv(E * M, 11), bv = randv(E * M, 12);
+    a->data = av.data();
+    b->data = bv.data();
+    tensor *r = g.relu2_mul(a, b), *s = g.scale(a, -2.5f);
+    g.mark_output(r);
+    g.mark_output(s);
+    arena mem;
+    run(g, mem);
+    int negatives = 0;
+    for (int64_t i = 0; i < E * M; i++) {
+        const float rl = av[i] > 0 ? av[i] : 0;
+        negatives += av[i] < 0;
+        CHECK(((float *)r->data)[i] == doctest::Approx(rl * rl * bv[i]).epsilon(1e-6));
+        CHECK(((float *)s->data)[i] == -2.5f * av[i]);
+    }
+    CHECK(negatives > 0); // the ReLU branch was exercised
+}
+
 TEST_CASE("rms_norm, mul, silu_mul, get_rows") {
     const int64_t E = 48, M = 3, V = 10;
     graph g;

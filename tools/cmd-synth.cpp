@@ -12,7 +12,7 @@ namespace tern_cli {
 
 namespace {
 struct synth_opts {
-    std::string out, preset = "tiny", type = "f16", vocab_from;
+    std::string out, preset = "tiny", type = "f16", vocab_from, arch;
     int64_t n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_vocab = 0;
     uint64_t seed = 1;
     int threads = 0;
@@ -26,6 +26,7 @@ runner add_synth(CLI::App &app) {
     c->add_option("-p,--preset", o->preset, "shape: " + tern::synth_preset_names())->capture_default_str();
     c->add_option("--type", o->type, "weight format or recipe, as for tern quantize")->capture_default_str();
     c->add_option("--vocab-from", o->vocab_from, "copy the tokenizer (and vocabulary size) from this GGUF");
+    c->add_option("--arch", o->arch, "override the preset's architecture (llama, bitnet)");
     c->add_option("--n-embd", o->n_embd, "override the preset's width");
     c->add_option("--n-layer", o->n_layer, "override the preset's layer count");
     c->add_option("--n-head", o->n_head, "override the preset's head count");
@@ -45,6 +46,7 @@ runner add_synth(CLI::App &app) {
         for (auto [v, dst] : {std::pair{o->n_embd, &p.shape.n_embd}, {o->n_layer, &p.shape.n_layer}, {o->n_head, &p.shape.n_head},
                               {o->n_head_kv, &p.shape.n_head_kv}, {o->n_ff, &p.shape.n_ff}, {o->n_vocab, &p.shape.n_vocab}})
             if (v > 0) *dst = v;
+        if (!o->arch.empty()) p.shape.arch = o->arch;
         p.vocab_from = o->vocab_from;
         p.seed = o->seed;
         p.n_threads = o->threads;
