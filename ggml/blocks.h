@@ -6,6 +6,7 @@
 // reference code in quant-*.cpp is the executable definition.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tern {
@@ -143,5 +144,27 @@ struct block_tq1_0 {
     uint16_t d;
 };
 static_assert(sizeof(block_tq1_0) == 54, "tq1_0 layout");
+
+// ---- tern's lookup-table (LUT) types: tl1, tl2, tl3, tl4, tlt ------------------------------------
+// Made for table-lookup GEMV (T-MAC): weights are bit-serial planes of 4-weight codes, so a kernel
+// indexes a per-activation table with them instead of dequantizing. Rows are stored in tiles of
+// LUT_TILE_ROWS = 32 interleaved rows (a tensor's row count must be a multiple of 32); columns in
+// groups of LUT_GROUP = 64 (row length a multiple of 64).
+//
+// Values: tlB (B = 1..4 bits) w = d*q + m with q in [0, 2^B), d = D_row*s (s u8), m = M_row*t
+// (t i8); tlt (ternary, BitNet) w = d*(q - 1), q in {0, 1, 2}, d = D_row*s.
+//
+// A tile of K-wide rows is
+//   header:  f32 D[32], then for tlB f32 M[32]                           (row_extra = 8 or 4 bytes)
+//   K/64 groups, each:  u8 s[32], for tlB i8 t[32], then B planes (tlt: 2) of 256 bytes
+// Plane b of a group holds bit b of q for 32 rows x 64 columns as 4-bit codes, one per (row, quad of
+// 4 consecutive columns): code bit i = bit b of q at column 4*quad + i. The 256 bytes are 8 vectors
+// of 32 bytes; byte k of vector v (v = 0..7) holds quad 2v + (k & 1): its low nibble for row k/2,
+// its high nibble for row 16 + k/2. Codes are stored mirror-folded: a code c with bit 3 set is
+// stored as 8 | (~c & 7), i.e. bit 3 is a sign and bits 0..2 index a half table (see lut.h in
+// kernels-cpu: the table entry of ~c is minus that of c).
+constexpr int LUT_TILE_ROWS = 32, LUT_GROUP = 64, LUT_PLANE_BYTES = LUT_TILE_ROWS * LUT_GROUP / 8;
+// Bytes per row per group: scale (+ min) byte(s) and the planes.
+constexpr size_t lut_block_bytes(int bits, bool has_min) { return (has_min ? 2 : 1) + (size_t)bits * LUT_GROUP / 8; }
 
 } // namespace tern

@@ -229,7 +229,16 @@ status gguf_parser::parse(gguf_file *f) {
         TERN_CHECK_OR_RETURN(n_blocks <= (uint64_t)n_ / tr->type_size + 1, code::bad_format,
                              "GGUF tensor '%s': %lld elements cannot fit in a %zu-byte file", ti.name.c_str(),
                              (long long)n_elem, n_);
-        ti.n_bytes = (size_t)(n_blocks * tr->type_size);
+        if (tr->tile_rows > 0) {
+            const int64_t rows = n_elem / ti.ne[0];
+            TERN_CHECK_OR_RETURN(ti.ne[0] > 0 && rows % tr->tile_rows == 0, code::bad_format,
+                                 "GGUF tensor '%s': %lld rows is not a multiple of the %s tile of %d rows",
+                                 ti.name.c_str(), (long long)rows, tr->name, tr->tile_rows);
+            TERN_CHECK_OR_RETURN((uint64_t)rows <= (uint64_t)n_ / tr->row_extra, code::bad_format,
+                                 "GGUF tensor '%s': %lld rows cannot fit in a %zu-byte file", ti.name.c_str(),
+                                 (long long)rows, n_);
+        }
+        ti.n_bytes = (size_t)(n_blocks * tr->type_size) + (ti.ne[0] > 0 ? (size_t)(n_elem / ti.ne[0]) * tr->row_extra : 0);
         TERN_CHECK_OR_RETURN(f->tensor_index_.emplace(ti.name, k).second, code::bad_format,
                              "GGUF tensor '%s' appears twice", ti.name.c_str());
     }

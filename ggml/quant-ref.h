@@ -47,4 +47,14 @@ inline int round_even(float x) {
     return (i & 0x007fffff) - 0x00400000;
 }
 
+// LUT types (blocks.h): whole tiles of LUT_TILE_ROWS rows; see type_traits::tile_to_float.
+#define TERN_DECLARE_LUT(name)                                                      \
+    void name##_tile_to_float(const void *tile, int64_t K, int r0, int n, float *dst); \
+    void name##_tile_from_float(const float *src, void *tile, int64_t K);
+TERN_DECLARE_LUT(tl1)
+TERN_DECLARE_LUT(tl2)
+TERN_DECLARE_LUT(tl3)
+TERN_DECLARE_LUT(tl4)
+TERN_DECLARE_LUT(tlt)
+
 } // namespace tern

@@ -46,7 +46,10 @@ void bf16_from_float(const float *src, void *dst, int64_t n) {
 
 constexpr type_traits row(const char *name, int64_t bs, size_t ts, bool q, to_float_fn tf = nullptr,
                           from_float_fn ff = nullptr, type vdt = type::f32) {
-    return {name, bs, ts, q, tf, ff, vdt};
+    type_traits r{};
+    r.name = name, r.block_size = bs, r.type_size = ts, r.quantized = q, r.to_float = tf, r.from_float = ff;
+    r.vec_dot_type = vdt;
+    return r;
 }
 
 struct table {
@@ -85,6 +88,23 @@ struct table {
         set(type::i64, row("i64", 1, 8, false));
         set(type::f64, row("f64", 1, 8, false));
         set(type::iq1_m, row("iq1_m", 256, 56, true));
+        // LUT types: LUT_GROUP weights per block, LUT_TILE_ROWS rows per tile (blocks.h).
+        auto lut = [](const char *name, int bits, tile_to_float_fn tf, tile_from_float_fn ff) {
+            type_traits r = row(name, LUT_GROUP, lut_block_bytes(bits, true), true, nullptr, nullptr, type::f32);
+            r.tile_rows = LUT_TILE_ROWS;
+            r.row_extra = 8;
+            r.tile_to_float = tf;
+            r.tile_from_float = ff;
+            return r;
+        };
+        set(type::tl1, lut("tl1", 1, tl1_tile_to_float, tl1_tile_from_float));
+        set(type::tl2, lut("tl2", 2, tl2_tile_to_float, tl2_tile_from_float));
+        set(type::tl3, lut("tl3", 3, tl3_tile_to_float, tl3_tile_from_float));
+        set(type::tl4, lut("tl4", 4, tl4_tile_to_float, tl4_tile_from_float));
+        type_traits t = lut("tlt", 2, tlt_tile_to_float, tlt_tile_from_float);
+        t.type_size = lut_block_bytes(2, false);
+        t.row_extra = 4;
+        set(type::tlt, t);
     }
 };
 constexpr table k_table;
@@ -117,7 +137,35 @@ bool type_from_name(const char *name, type *out) {
 
 size_t row_size(type t, int64_t n) {
     const type_traits *r = type_get(t);
-    return r ? (size_t)(n / r->block_size) * r->type_size : 0;
+    return r ? (size_t)(n / r->block_size) * r->type_size + r->row_extra : 0;
+}
+
+bool type_can_dequantize(type t) {
+    const type_traits *r = type_get(t);
+    return r && (r->to_float || r->tile_to_float);
+}
+
+void rows_to_float(type t, const void *data, int64_t K, int64_t r0, int64_t n, float *dst) {
+    const type_traits *tr = type_get(t);
+    const size_t rs = row_size(t, K);
+    if (tr->tile_rows == 0) {
+        for (int64_t r = 0; r < n; r++) tr->to_float((const uint8_t *)data + (size_t)(r0 + r) * rs, dst + r * K, K);
+        return;
+    }
+    const int64_t tile = r0 / tr->tile_rows;
+    tr->tile_to_float((const uint8_t *)data + (size_t)tile * tr->tile_rows * rs, K, (int)(r0 - tile * tr->tile_rows),
+                      (int)n, dst);
+}
+
+void rows_from_float(type t, const float *src, void *data, int64_t K, int64_t r0, int64_t n) {
+    const type_traits *tr = type_get(t);
+    const size_t rs = row_size(t, K);
+    if (tr->tile_rows == 0) {
+        for (int64_t r = 0; r < n; r++) tr->from_float(src + r * K, (uint8_t *)data + (size_t)(r0 + r) * rs, K);
+        return;
+    }
+    for (int64_t r = 0; r < n; r += tr->tile_rows)
+        tr->tile_from_float(src + r * K, (uint8_t *)data + (size_t)(r0 + r) * rs, K);
 }
 
 } // namespace tern

@@ -20,20 +20,31 @@ enum class type : uint32_t {
     iq2_xxs = 16, iq2_xs = 17, iq3_xxs = 18, iq1_s = 19, iq4_nl = 20, iq3_s = 21, iq2_s = 22,
     iq4_xs = 23, i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, iq1_m = 29, bf16 = 30,
     tq1_0 = 34, tq2_0 = 35,
-    count_ = 40,
+    // tern's own lookup-table types (blocks.h, "LUT types"); ids far above ggml's.
+    tl1 = 128, tl2 = 129, tl3 = 130, tl4 = 131, tlt = 132,
+    count_ = 136,
 };
 
 using to_float_fn = void (*)(const void *src, float *dst, int64_t n);
 using from_float_fn = void (*)(const float *src, void *dst, int64_t n);
+
+// Row-tiled types (the LUT types) store tile_rows rows interleaved, so one row cannot be read
+// alone: they convert whole tiles. src/dst hold rows [r0, r0 + n) of one tile of K-element rows.
+using tile_to_float_fn = void (*)(const void *tile, int64_t K, int r0, int n, float *dst);
+using tile_from_float_fn = void (*)(const float *src, void *tile, int64_t K); // all tile_rows rows
 
 struct type_traits {
     const char *name;     // nullptr: id not in use
     int64_t block_size;   // elements per block
     size_t type_size;     // bytes per block
     bool quantized;
-    to_float_fn to_float;     // reference dequantizer (nullptr: not computable yet)
+    to_float_fn to_float;     // reference dequantizer (nullptr: not computable yet, or row-tiled)
     from_float_fn from_float; // reference quantizer
     type vec_dot_type;        // activation format for dot products with this weight type
+    int tile_rows = 0;        // > 0: row-tiled type (below); rows of a tensor must be a multiple
+    size_t row_extra = 0;     // bytes per row besides the blocks (per-row scales of tiled types)
+    tile_to_float_fn tile_to_float = nullptr;
+    tile_from_float_fn tile_from_float = nullptr;
 };
 
 // Row for t, or nullptr when t is outside the table or unused.
@@ -43,7 +54,16 @@ const char *type_name(type t);
 // Parse "q4_0", "F16", ... ; returns false when unknown.
 bool type_from_name(const char *name, type *out);
 
-// Bytes for one row of n elements; n must be a multiple of the block size.
+// Bytes for one row of n elements; n must be a multiple of the block size. For a row-tiled type
+// this is a tile's bytes divided by its rows (a tensor's size is still rows * row_size).
 size_t row_size(type t, int64_t n);
+
+// Whether values of type t can be converted to f32 (plain or row-tiled).
+bool type_can_dequantize(type t);
+// Rows [r0, r0 + n) of a 2-D tensor's data (rows of K elements of type t) to f32, dst[n][K];
+// works for plain and row-tiled types (a tiled range must lie within one tile).
+void rows_to_float(type t, const void *data, int64_t K, int64_t r0, int64_t n, float *dst);
+// Quantizes rows [r0, r0 + n) (src[n][K]) into data; a tiled range must be whole tiles.
+void rows_from_float(type t, const float *src, void *data, int64_t K, int64_t r0, int64_t n);
 
 } // namespace tern

@@ -7,6 +7,7 @@
 #include "cpu-ops.h"
 
 #include "ggml/fp16.h"
+#include "lut.h"
 
 #include <omp.h>
 
@@ -35,13 +36,12 @@ size_t gemm_scratch_bytes(int64_t K) { return ((size_t)(2 * GEMM_PANEL_ROWS) * (
 
 void op_get_rows(const op_ctx &c, tensor *dst) {
     const tensor *table = dst->src[0], *ids = dst->src[1];
-    const to_float_fn to_float = type_get(table->ttype)->to_float;
     int64_t lo, hi;
     split(ids->ne[0], c.ith, c.nth, &lo, &hi);
     for (int64_t i = lo; i < hi; i++) {
         int32_t id = ((const int32_t *)ids->data)[i];
         if (id < 0 || id >= table->ne[1]) id = 0; // ids are validated by the runtime; never read out of bounds
-        to_float((const uint8_t *)table->data + (size_t)id * table->nb[1], row_f32(dst, i), table->ne[0]);
+        rows_to_float(table->ttype, table->data, table->ne[0], id, 1, row_f32(dst, i));
     }
 }
 
@@ -51,25 +51,48 @@ void op_get_rows(const op_ctx &c, tensor *dst) {
 void mul_mat_gemm(const op_ctx &c, tensor *dst) {
     const tensor *w = dst->src[0], *x = dst->src[1];
     const int64_t K = w->ne[0], N = w->ne[1], M = tensor_nrows(x);
-    const to_float_fn to_float = type_get(w->ttype)->to_float;
     float *scratch = (float *)(c.work + (size_t)c.ith * gemm_scratch_bytes(K));
     float *panel = scratch, *rows = scratch + GEMM_PANEL_ROWS * K; // rows: [16][K], panel: [K][16]
     const uint8_t *wd = (const uint8_t *)w->data;
-    const size_t ws = w->nb[1], ldx = x->nb[1] / sizeof(float);
+    const size_t ldx = x->nb[1] / sizeof(float);
     const float *xd = (const float *)x->data;
     float *y = (float *)dst->data;
     const int64_t n_chunks = (N + GEMM_PANEL_ROWS - 1) / GEMM_PANEL_ROWS;
     for (int64_t ch = c.ith; ch < n_chunks; ch = c.nth + c.next_chunk->fetch_add(1, std::memory_order_relaxed)) {
         const int64_t r0 = ch * GEMM_PANEL_ROWS;
         const int nr = (int)std::min<int64_t>(GEMM_PANEL_ROWS, N - r0);
-        for (int r = 0; r < GEMM_PANEL_ROWS; r++) {
-            if (r < nr) to_float(wd + (r0 + r) * ws, rows + r * K, K);
-            else std::fill(rows + r * K, rows + (r + 1) * K, 0.0f);
-        }
+        rows_to_float(w->ttype, wd, K, r0, nr, rows); // 16-row chunks never straddle a 32-row tile
+        std::fill(rows + nr * K, rows + GEMM_PANEL_ROWS * K, 0.0f);
         c.k->gemm_pack(rows, K, panel);
         for (int64_t m = 0; m < M; m += GEMM_PANEL_TOKENS) {
             const int nt = (int)std::min<int64_t>(GEMM_PANEL_TOKENS, M - m);
             c.k->gemm_panel(K, panel, xd + m * ldx, ldx, nt, y + m * N + r0, (size_t)N, nr);
+        }
+    }
+}
+
+// LUT types (lut.h): each activation row is turned into int8 lookup tables once, then 32-row
+// weight tiles are handed out to threads and each tile is multiplied with every prepared row
+// (the tile stays in L1 while the rows' tables are read).
+void mul_mat_lut(const op_ctx &c, tensor *dst) {
+    const tensor *w = dst->src[0], *x = dst->src[1];
+    const int64_t K = w->ne[0], N = w->ne[1], M = tensor_nrows(x);
+    const size_t ab = lut_act_bytes(K);
+    int64_t lo, hi;
+    split(M, c.ith, c.nth, &lo, &hi);
+    for (int64_t m = lo; m < hi; m++) {
+        const lut_act_view a = lut_act_at(c.work + m * ab, K);
+        c.k->lut_prep(K, row_f32(x, m), a.tables, a.tscale, a.xsum);
+    }
+    barrier();
+    const uint8_t *wd = (const uint8_t *)w->data;
+    const size_t tile_bytes = w->nb[1] * LUT_TILE_ROWS;
+    float *y = (float *)dst->data;
+    const int64_t n_tiles = N / LUT_TILE_ROWS;
+    for (int64_t t = c.ith; t < n_tiles; t = c.nth + c.next_chunk->fetch_add(1, std::memory_order_relaxed)) {
+        for (int64_t m = 0; m < M; m++) {
+            const lut_act_view a = lut_act_at(c.work + m * ab, K);
+            c.k->lut_gemv(w->ttype, K, wd + t * tile_bytes, a.tables, a.tscale, a.xsum, y + m * N + t * LUT_TILE_ROWS);
         }
     }
 }
@@ -81,6 +104,7 @@ void op_mul_mat(const op_ctx &c, tensor *dst) {
     const tensor *w = dst->src[0], *x = dst->src[1];
     const int64_t K = w->ne[0], N = w->ne[1], M = tensor_nrows(x);
     if (cpu_mul_mat_uses_gemm(c.k, w->ttype, M)) return mul_mat_gemm(c, dst);
+    if (type_is_lut(w->ttype)) return mul_mat_lut(c, dst);
     const type_traits *wt = type_get(w->ttype);
     const type vdt = wt->vec_dot_type;
     const vec_dot_fn dot = c.k->dot[(int)w->ttype];
@@ -269,7 +293,7 @@ bool gemm_prefill_default(type wt) {
 }
 
 bool cpu_mul_mat_uses_gemm(const isa_kernels *k, type wt, int64_t M) {
-    if (!k->gemm_panel || !k->gemm_pack || M < GEMM_MIN_TOKENS || !type_get(wt)->to_float) return false;
+    if (!k->gemm_panel || !k->gemm_pack || M < GEMM_MIN_TOKENS || !type_can_dequantize(wt)) return false;
     static const int force = [] {
         const char *e = std::getenv("TERN_GEMM"); // 0: never, 1: always (for measuring); unset: per-type default
         return e && *e ? std::atoi(e) : -1;
@@ -283,7 +307,9 @@ size_t cpu_op_work_size(const tensor *node, int n_threads) {
     case op::mul_mat: {
         const type vdt = type_get(node->src[0]->ttype)->vec_dot_type;
         const int64_t K = node->src[1]->ne[0], M = tensor_nrows(node->src[1]);
-        const size_t dot = vdt == type::f32 ? 0 : row_size(vdt, K) * (size_t)M;
+        const size_t dot = type_is_lut(node->src[0]->ttype) ? lut_act_bytes(K) * (size_t)M
+                           : vdt == type::f32                 ? 0
+                                                              : row_size(vdt, K) * (size_t)M;
         const size_t gemm = M >= GEMM_MIN_TOKENS ? gemm_scratch_bytes(K) * (size_t)n_threads : 0;
         return std::max(dot, gemm);
     }
@@ -294,8 +320,9 @@ size_t cpu_op_work_size(const tensor *node, int n_threads) {
 
 bool cpu_supports_op(const tensor *node) {
     switch (node->kind) {
-    case op::get_rows: return type_get(node->src[0]->ttype)->to_float != nullptr;
-    case op::mul_mat: return kernels_generic()->dot[(int)node->src[0]->ttype] != nullptr;
+    case op::get_rows: return type_can_dequantize(node->src[0]->ttype);
+    case op::mul_mat:
+        return kernels_generic()->dot[(int)node->src[0]->ttype] != nullptr || type_is_lut(node->src[0]->ttype);
     case op::kv_store: return type_get(node->src[1]->ttype)->from_float != nullptr;
     case op::attention: {
         const tensor *kc = node->src[1], *vc = node->src[2];

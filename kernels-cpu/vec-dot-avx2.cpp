@@ -210,6 +210,7 @@ isa_kernels make() {
     isa_kernels t = kernels_make("avx2", {dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0, dot_q4_1, axpy_f32, axpy_f16,
                                           dot2x2_sym<false>, dot2x2_sym<true>, dot2x2_q4_1});
     kernels_add_avx2_k(&t);
+    kernels_add_lut_avx2(&t);
     t.gemm_panel = gemm_panel_avx2_get();
     t.gemm_pack = gemm_pack_avx2_get();
     return t;

@@ -29,8 +29,18 @@ constexpr int GEMM_PANEL_ROWS = 16, GEMM_PANEL_TOKENS = 6;
 // rows [16][K] row-major -> panel [K][16] (the layout gemm_panel reads).
 using gemm_pack_fn = void (*)(const float *rows, int64_t K, float *panel);
 
+// LUT GEMV (tern's tl1..tl4/tlt weights, blocks.h). lut_prep turns one f32 activation row into
+// int8 half tables (8 entries per quad of 4 activations, two quads per 16 bytes), a table scale
+// and an activation sum per 64-column group (see lut.h). lut_gemv multiplies one 32-row tile by
+// one prepared activation row: y[r] for r < 32.
+using lut_prep_fn = void (*)(int64_t K, const float *x, int8_t *tables, float *tscale, float *xsum);
+using lut_gemv_fn = void (*)(type t, int64_t K, const uint8_t *tile, const int8_t *tables, const float *tscale,
+                             const float *xsum, float *y);
+
 struct isa_kernels {
     const char *isa;
+    lut_prep_fn lut_prep;
+    lut_gemv_fn lut_gemv;
     gemm_panel_fn gemm_panel; // null: batches use the dot kernels
     gemm_pack_fn gemm_pack;   // set with gemm_panel
     vec_dot_fn dot[(int)type::count_];
@@ -64,5 +74,8 @@ isa_kernels kernels_make(const char *isa, const isa_entries &e, const isa_kernel
 void kernels_add_generic_k(isa_kernels *t);
 void kernels_add_avx2_k(isa_kernels *t);   // no-op when not built
 void kernels_add_avx512_k(isa_kernels *t); // no-op when not built
+void kernels_add_lut_generic(isa_kernels *t);
+void kernels_add_lut_avx2(isa_kernels *t); // no-op when not built
+void kernels_add_lut_neon(isa_kernels *t); // no-op when not built
 
 } // namespace tern

@@ -37,7 +37,7 @@ class gguf_lookup : public tensor_lookup {
             return nullptr;
         }
         const type_traits *tr = type_get(ti->ttype);
-        if (!tr->to_float) {
+        if (!type_can_dequantize(ti->ttype)) {
             error = make_status(code::unsupported, "tensor '%s' has type %s, which tern cannot compute with yet",
                                 name.c_str(), tr->name);
             return nullptr;

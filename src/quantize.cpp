@@ -33,7 +33,12 @@ const recipe_row k_recipes[] = {
     {"Q3_K_S", type::q3_k, 'S', 11}, {"Q3_K_M", type::q3_k, 'M', 12}, {"Q4_K_S", type::q4_k, 'S', 14},
     {"Q4_K_M", type::q4_k, 'M', 15}, {"Q5_K_S", type::q5_k, 'S', 16}, {"Q5_K_M", type::q5_k, 'M', 17},
     {"Q6_K", type::q6_k, 0, 18},    {"TQ1_0", type::tq1_0, 'S', 36}, {"TQ2_0", type::tq2_0, 'S', 37},
+    // tern's LUT types (not llama.cpp file types: numbered like their type ids)
+    {"TL1", type::tl1, 'S', 128},   {"TL2", type::tl2, 'S', 129},   {"TL3", type::tl3, 'S', 130},
+    {"TL4", type::tl4, 'S', 131},   {"TLT", type::tlt, 'S', 132},
 };
+
+bool is_lut(type t) { return t >= type::tl1 && t <= type::tlt; }
 
 bool ends_with(const std::string &s, const char *suffix) {
     const size_t n = std::strlen(suffix);
@@ -50,6 +55,11 @@ type fallback_for(type t) {
     case type::q4_k: return type::q5_0;
     case type::q5_k: return type::q5_1;
     case type::q6_k: return type::q8_0;
+    case type::tl1:
+    case type::tl2:
+    case type::tl3:
+    case type::tl4:
+    case type::tlt: return type::q4_0;
     default: return type::f16;
     }
 }
@@ -89,8 +99,9 @@ type quant_choose_type(const quant_recipe &r, const std::string &name, const int
     const bool is_embd = name == "token_embd.weight";
     const bool low_bit = t == type::q2_k || t == type::q3_k || t == type::q4_k || t == type::q5_k ||
                          t == type::tq1_0 || t == type::tq2_0 || t == type::q4_0 || t == type::q4_1 ||
-                         t == type::q5_0 || t == type::q5_1;
+                         t == type::q5_0 || t == type::q5_1 || is_lut(t);
     if (low_bit && is_output) t = type::q6_k;                    // the logits are sensitive: keep 6 bits
+    else if (is_lut(t) && is_embd) t = fallback_for(t);         // rows are looked up one at a time: no tiles
     else if (low_bit && is_embd && r.mix == 'M') t = type::q6_k; // _M keeps the embedding table too
     else if (r.mix == 'M' && layer >= 0) {
         // _M: value projections, and the FFN down projections of the first and last eighth and
@@ -99,7 +110,8 @@ type quant_choose_type(const quant_recipe &r, const std::string &name, const int
         if (ends_with(name, "attn_v.weight") || (ends_with(name, "ffn_down.weight") && edge))
             t = t == type::q3_k ? type::q5_k : type::q6_k;
     }
-    if (ne[0] % type_get(t)->block_size != 0) t = fallback_for(t);
+    const int tile = type_get(t)->tile_rows;
+    if (ne[0] % type_get(t)->block_size != 0 || (tile > 0 && ne[1] % tile != 0)) t = fallback_for(t);
     if (ne[0] % type_get(t)->block_size != 0) t = type::f16;
     return t;
 }
@@ -141,17 +153,18 @@ status quantize_model(const std::string &in, const std::string &out, const quant
             return status::ok();
         }
         const int64_t K = t.ne[0], rows = t.n_bytes / row_size(from, K);
-        const size_t in_rs = row_size(from, K), out_rs = row_size(to, K);
         const uint8_t *s = src->tensor_data(t);
-        const to_float_fn tf = type_get(from)->to_float;
-        const from_float_fn ff = type_get(to)->from_float;
+        // Chunks of 32 rows: whole tiles of the row-tiled (LUT) types, in or out.
+        constexpr int64_t chunk = LUT_TILE_ROWS;
+        const int64_t n_chunks = (rows + chunk - 1) / chunk;
 #pragma omp parallel num_threads(n_threads)
         {
-            std::vector<float> row(K);
-#pragma omp for schedule(dynamic, 16)
-            for (int64_t rr = 0; rr < rows; rr++) {
-                tf(s + rr * in_rs, row.data(), K);
-                ff(row.data(), dst + rr * out_rs, K);
+            std::vector<float> buf(chunk * K);
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t ch = 0; ch < n_chunks; ch++) {
+                const int64_t r0 = ch * chunk, n = std::min(chunk, rows - r0);
+                rows_to_float(from, s, K, r0, n, buf.data());
+                rows_from_float(to, buf.data(), dst, K, r0, n);
             }
         }
         return status::ok();

@@ -172,23 +172,27 @@ status synth_model(const std::string &out, const synth_params &p) {
         const item &it = items[i];
         if (p.progress.on_tensor) p.progress.on_tensor(i, items.size(), it.name, type::f32, it.t);
         const int64_t K = it.ne[0], rows = it.ne[1];
-        const size_t rs = row_size(it.t, K);
-        const from_float_fn ff = type_get(it.t)->from_float;
         const bool is_norm = it.n_dims == 1;
         // BitNet matrices hold {-s, 0, s}: s = mean |w| of N(0, 0.02) weights, rounded to f16 so
         // that TQ1_0/TQ2_0 (f16 block scales) store it exactly.
         const bool ternary = bitnet && !is_norm && it.name != "token_embd.weight";
         const float s = fp16_to_fp32(fp32_to_fp16(0.02f * std::sqrt(2.0f / 3.14159265f)));
+        constexpr int64_t chunk = LUT_TILE_ROWS; // whole tiles of the row-tiled (LUT) types
+        const int64_t n_chunks = (rows + chunk - 1) / chunk;
 #pragma omp parallel num_threads(nth)
         {
-            std::vector<float> row(K);
-#pragma omp for schedule(dynamic, 16)
-            for (int64_t r = 0; r < rows; r++) {
-                if (is_norm) std::fill(row.begin(), row.end(), 1.0f);
-                else random_row(p.seed * 0x100000001B3ull ^ ((uint64_t)i << 32) ^ (uint64_t)r, row.data(), K, 0.02f);
-                if (ternary)
-                    for (float &v : row) v = s * std::max(-1.0f, std::min(1.0f, std::nearbyint(v / s)));
-                ff(row.data(), dst + r * rs, K);
+            std::vector<float> buf(chunk * K);
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t ch = 0; ch < n_chunks; ch++) {
+                const int64_t r0 = ch * chunk, n = std::min(chunk, rows - r0);
+                for (int64_t r = r0; r < r0 + n; r++) {
+                    float *row = buf.data() + (r - r0) * K;
+                    if (is_norm) std::fill(row, row + K, 1.0f);
+                    else random_row(p.seed * 0x100000001B3ull ^ ((uint64_t)i << 32) ^ (uint64_t)r, row, K, 0.02f);
+                    if (ternary)
+                        for (int64_t k = 0; k < K; k++) row[k] = s * std::max(-1.0f, std::min(1.0f, std::nearbyint(row[k] / s)));
+                }
+                rows_from_float(it.t, buf.data(), dst, K, r0, n);
             }
         }
         return status::ok();

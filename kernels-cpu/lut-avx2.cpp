@@ -1,0 +1,143 @@
+// lut-avx2.cpp — AVX2 table-lookup GEMV for the LUT types (see lut.h; built with -mavx2 -mfma,
+// called only after the CPU check in vec-dot-generic.cpp). One 32-byte weight vector holds 64
+// codes: its low nibbles for rows 0..15 and high nibbles for rows 16..31, two quads per row in
+// adjacent bytes. vpshufb looks them up in the broadcast 16-byte table of that quad pair, vpsignb
+// applies the folded sign, and maddubs with ones adds each row's two bytes into int16.
+#include "lut.h"
+#include "vec-dot.h"
+
+#if defined(__x86_64__) && defined(TERN_HAVE_AVX2)
+#include <immintrin.h>
+
+#include <cmath>
+
+namespace tern {
+
+namespace {
+
+// Same arithmetic, in the same order, as lut_prep_generic (tables are bit-identical).
+void lut_prep_avx2(int64_t K, const float *x, int8_t *tables, float *tscale, float *xsum) {
+    // sign patterns of j = 0..7 for x0, x1, x2 (bit set: +x, clear: -x)
+    auto pattern = [&](int bit) {
+        alignas(32) float m[8];
+        for (int j = 0; j < 8; j++) m[j] = (j >> bit) & 1 ? 0.0f : -0.0f;
+        return _mm256_load_ps(m);
+    };
+    const __m256 s0 = pattern(0), s1 = pattern(1), s2 = pattern(2);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int64_t g = 0; g < K / LUT_GROUP; g++) {
+        const float *xg = x + g * LUT_GROUP;
+        float amax = 0, sum = 0;
+        for (int qd = 0; qd < LUT_GROUP / 4; qd++) {
+            const float *q = xg + 4 * qd;
+            amax = std::fmax(amax, ((std::fabs(q[0]) + std::fabs(q[1])) + std::fabs(q[2])) + std::fabs(q[3]));
+        }
+        __m256 acc = _mm256_loadu_ps(xg);
+        for (int i = 8; i < LUT_GROUP; i += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(xg + i));
+        __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+        sum = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+        const float inv = amax > 0 ? 127.0f / amax : 0.0f;
+        tscale[g] = amax / 127.0f;
+        xsum[g] = sum;
+        const __m256 vinv = _mm256_set1_ps(inv);
+        int8_t *out = tables + g * (LUT_GROUP / 4) * 8;
+        for (int qd = 0; qd < LUT_GROUP / 4; qd += 2) {
+            __m256i e[2];
+            for (int k = 0; k < 2; k++) {
+                const float *q = xg + 4 * (qd + k);
+                const __m256 x0 = _mm256_xor_ps(_mm256_set1_ps(q[0]), s0), x1 = _mm256_xor_ps(_mm256_set1_ps(q[1]), s1);
+                const __m256 x2 = _mm256_xor_ps(_mm256_set1_ps(q[2]), s2);
+                const __m256 v = _mm256_sub_ps(_mm256_add_ps(_mm256_add_ps(x0, x1), x2), _mm256_set1_ps(q[3]));
+                e[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v, vinv));
+            }
+            const __m256i p16 = _mm256_packs_epi32(e[0], e[1]);
+            const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16, p16), order);
+            _mm_storeu_si128((__m128i *)(out + qd * 8), _mm256_castsi256_si128(p8));
+        }
+    }
+}
+
+template <int B, bool HAS_MIN>
+void gemv_tile(int64_t K, const uint8_t *tile, const int8_t *tables, const float *tscale, const float *xsum, float *y) {
+    constexpr size_t header = (size_t)LUT_TILE_ROWS * (HAS_MIN ? 8 : 4);
+    constexpr size_t group_bytes = (size_t)LUT_TILE_ROWS * lut_block_bytes(B, HAS_MIN);
+    constexpr size_t planes_off = (size_t)LUT_TILE_ROWS * (HAS_MIN ? 2 : 1);
+    const float c2 = HAS_MIN ? (float)((1 << B) - 1) : 1.0f;
+    const __m256i m7 = _mm256_set1_epi8(7), one = _mm256_set1_epi8(1);
+    const __m256i odd8 = _mm256_set1_epi16(0x0800);
+    __m256 P[4], Q[4];
+    for (int i = 0; i < 4; i++) P[i] = Q[i] = _mm256_setzero_ps();
+    const int64_t n_groups = K / LUT_GROUP;
+    for (int64_t g = 0; g < n_groups; g++) {
+        const uint8_t *grp = tile + header + (size_t)g * group_bytes;
+        const uint8_t *planes = grp + planes_off;
+        const int8_t *tg = tables + g * (LUT_GROUP / 4) * 8;
+        __m256i acc_lo = _mm256_setzero_si256(), acc_hi = _mm256_setzero_si256();
+        for (int b = B - 1; b >= 0; b--) {
+            if (b != B - 1) {
+                acc_lo = _mm256_slli_epi16(acc_lo, 1);
+                acc_hi = _mm256_slli_epi16(acc_hi, 1);
+            }
+            const uint8_t *pl = planes + (size_t)b * LUT_PLANE_BYTES;
+#pragma GCC unroll 8
+            for (int v = 0; v < 8; v++) {
+                const __m256i T = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(tg + v * 16)));
+                const __m256i w = _mm256_loadu_si256((const __m256i *)(pl + v * 32));
+                __m256i lo = _mm256_shuffle_epi8(T, _mm256_or_si256(_mm256_and_si256(w, m7), odd8));
+                lo = _mm256_sign_epi8(lo, _mm256_or_si256(_mm256_slli_epi16(w, 4), one));
+                __m256i hi = _mm256_shuffle_epi8(T, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 4), m7), odd8));
+                hi = _mm256_sign_epi8(hi, _mm256_or_si256(w, one));
+                acc_lo = _mm256_add_epi16(acc_lo, _mm256_maddubs_epi16(one, lo));
+                acc_hi = _mm256_add_epi16(acc_hi, _mm256_maddubs_epi16(one, hi));
+            }
+        }
+        const __m256 ts = _mm256_set1_ps(tscale[g]), cx = _mm256_set1_ps(c2 * xsum[g]);
+        const __m128i a16[4] = {_mm256_castsi256_si128(acc_lo), _mm256_extracti128_si256(acc_lo, 1),
+                                _mm256_castsi256_si128(acc_hi), _mm256_extracti128_si256(acc_hi, 1)};
+        for (int i = 0; i < 4; i++) {
+            const __m256 acc = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(a16[i]));
+            const __m256 s = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(grp + 8 * i))));
+            P[i] = _mm256_fmadd_ps(s, _mm256_fmadd_ps(ts, acc, cx), P[i]);
+            if (HAS_MIN) {
+                const __m256 t =
+                    _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(grp + LUT_TILE_ROWS + 8 * i))));
+                Q[i] = _mm256_fmadd_ps(t, _mm256_set1_ps(xsum[g]), Q[i]);
+            }
+        }
+    }
+    const float *D = (const float *)tile, *M = D + LUT_TILE_ROWS;
+    const __m256 half = _mm256_set1_ps(0.5f);
+    for (int i = 0; i < 4; i++) {
+        __m256 r = _mm256_mul_ps(_mm256_mul_ps(half, _mm256_loadu_ps(D + 8 * i)), P[i]);
+        if (HAS_MIN) r = _mm256_fmadd_ps(_mm256_loadu_ps(M + 8 * i), Q[i], r);
+        _mm256_storeu_ps(y + 8 * i, r);
+    }
+}
+
+void lut_gemv_avx2(type t, int64_t K, const uint8_t *tile, const int8_t *tables, const float *tscale, const float *xsum,
+                   float *y) {
+    switch (t) {
+    case type::tl1: return gemv_tile<1, true>(K, tile, tables, tscale, xsum, y);
+    case type::tl2: return gemv_tile<2, true>(K, tile, tables, tscale, xsum, y);
+    case type::tl3: return gemv_tile<3, true>(K, tile, tables, tscale, xsum, y);
+    case type::tl4: return gemv_tile<4, true>(K, tile, tables, tscale, xsum, y);
+    case type::tlt: return gemv_tile<2, false>(K, tile, tables, tscale, xsum, y);
+    default: return;
+    }
+}
+
+} // namespace
+
+void kernels_add_lut_avx2(isa_kernels *t) {
+    t->lut_prep = lut_prep_avx2;
+    t->lut_gemv = lut_gemv_avx2;
+}
+
+} // namespace tern
+
+#else
+namespace tern {
+void kernels_add_lut_avx2(isa_kernels *) {}
+} // namespace tern
+#endif

@@ -1,0 +1,71 @@
+// lut-generic.cpp — scalar reference of the LUT GEMV (see lut.h): the integer table arithmetic
+// exactly as the SIMD kernels do it, with plain loops.
+#include "lut.h"
+#include "vec-dot.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tern {
+
+void lut_prep_generic(int64_t K, const float *x, int8_t *tables, float *tscale, float *xsum) {
+    for (int64_t g = 0; g < K / LUT_GROUP; g++) {
+        const float *xg = x + g * LUT_GROUP;
+        float amax = 0, sum = 0;
+        for (int qd = 0; qd < LUT_GROUP / 4; qd++) {
+            const float *q = xg + 4 * qd;
+            amax = std::max(amax, ((std::fabs(q[0]) + std::fabs(q[1])) + std::fabs(q[2])) + std::fabs(q[3]));
+        }
+        for (int i = 0; i < LUT_GROUP; i++) sum += xg[i];
+        const float inv = amax > 0 ? 127.0f / amax : 0.0f;
+        tscale[g] = amax / 127.0f;
+        xsum[g] = sum;
+        for (int qd = 0; qd < LUT_GROUP / 4; qd++) {
+            const float *q = xg + 4 * qd;
+            // quad qd of group g -> 16-byte table (g*16 + qd) / 2, half qd & 1
+            int8_t *h = tables + (g * (LUT_GROUP / 4) + qd) * 8;
+            for (int j = 0; j < 8; j++) {
+                const float v = (((j & 1 ? q[0] : -q[0]) + (j & 2 ? q[1] : -q[1])) + (j & 4 ? q[2] : -q[2])) - q[3];
+                h[j] = (int8_t)std::nearbyint(v * inv);
+            }
+        }
+    }
+}
+
+void lut_gemv_generic(type t, int64_t K, const uint8_t *tile, const int8_t *tables, const float *tscale,
+                      const float *xsum, float *y) {
+    const bool has_min = t != type::tlt;
+    const int bits = lut_bits(t);
+    const float c2 = has_min ? (float)((1 << bits) - 1) : 1.0f; // 2c of lut.h
+    const float *D = (const float *)tile, *M = D + LUT_TILE_ROWS;
+    const size_t header = (size_t)LUT_TILE_ROWS * (has_min ? 8 : 4);
+    const size_t group_bytes = (size_t)LUT_TILE_ROWS * lut_block_bytes(bits, has_min);
+    const size_t planes_off = (size_t)LUT_TILE_ROWS * (has_min ? 2 : 1);
+    for (int r = 0; r < LUT_TILE_ROWS; r++) {
+        float P = 0, Q = 0;
+        for (int64_t g = 0; g < K / LUT_GROUP; g++) {
+            const uint8_t *grp = tile + header + (size_t)g * group_bytes;
+            int32_t acc = 0;
+            for (int b = bits - 1; b >= 0; b--) {
+                acc *= 2;
+                const uint8_t *plane = grp + planes_off + (size_t)b * LUT_PLANE_BYTES;
+                for (int qd = 0; qd < LUT_GROUP / 4; qd++) {
+                    const uint8_t byte = plane[(qd >> 1) * 32 + 2 * (r & 15) + (qd & 1)];
+                    const uint8_t code = r >= 16 ? byte >> 4 : byte & 15;
+                    const int v = tables[(g * (LUT_GROUP / 4) + qd) * 8 + (code & 7)];
+                    acc += code & 8 ? -v : v;
+                }
+            }
+            P += (float)grp[r] * (tscale[g] * (float)acc + c2 * xsum[g]);
+            if (has_min) Q += (float)(int8_t)grp[LUT_TILE_ROWS + r] * xsum[g];
+        }
+        y[r] = 0.5f * D[r] * P + (has_min ? M[r] * Q : 0.0f);
+    }
+}
+
+void kernels_add_lut_generic(isa_kernels *t) {
+    t->lut_prep = lut_prep_generic;
+    t->lut_gemv = lut_gemv_generic;
+}
+
+} // namespace tern
