@@ -146,8 +146,8 @@ struct block_tq1_0 {
 static_assert(sizeof(block_tq1_0) == 54, "tq1_0 layout");
 
 // ---- tern's lookup-table (LUT) types: tl1, tl2, tl3, tl4, tlt ------------------------------------
-// Made for table-lookup GEMV (T-MAC): weights are bit-serial planes of 4-weight codes, so a kernel
-// indexes a per-activation table with them instead of dequantizing. Rows are stored in tiles of
+// Made for table-lookup GEMV (T-MAC): weights are bit planes of 4-weight codes, so a kernel indexes
+// a per-activation table with them instead of dequantizing. Rows are stored in tiles of
 // LUT_TILE_ROWS = 32 interleaved rows (a tensor's row count must be a multiple of 32); columns in
 // groups of LUT_GROUP = 64 (row length a multiple of 64).
 //
@@ -156,14 +156,16 @@ static_assert(sizeof(block_tq1_0) == 54, "tq1_0 layout");
 //
 // A tile of K-wide rows is
 //   header:  f32 D[32], then for tlB f32 M[32]                           (row_extra = 8 or 4 bytes)
-//   K/64 groups, each:  u8 s[32], for tlB i8 t[32], then B planes (tlt: 2) of 256 bytes
-// Plane b of a group holds bit b of q for 32 rows x 64 columns as 4-bit codes, one per (row, quad of
-// 4 consecutive columns): code bit i = bit b of q at column 4*quad + i. The 256 bytes are 8 vectors
-// of 32 bytes; byte k of vector v (v = 0..7) holds quad 2v + (k & 1): its low nibble for row k/2,
-// its high nibble for row 16 + k/2. Codes are stored mirror-folded: a code c with bit 3 set is
-// stored as 8 | (~c & 7), i.e. bit 3 is a sign and bits 0..2 index a half table (see lut.h in
-// kernels-cpu: the table entry of ~c is minus that of c).
-constexpr int LUT_TILE_ROWS = 32, LUT_GROUP = 64, LUT_PLANE_BYTES = LUT_TILE_ROWS * LUT_GROUP / 8;
+//   K/64 groups, each:  u8 s[32], for tlB i8 t[32], then the codes (32 rows x 64 columns x B bits)
+// A code is 4 bits: bit i = bit b of q at column 4*quad + i, for one (row, quad, plane b). The codes
+// of a group are 8 blocks of 32*B bytes, one per quad pair v (quads 2v, 2v+1). In a block, planes
+// come in pairs (0,1), (2,3) of two 32-byte vectors each (rows 0..15, then 16..31), then for odd B
+// the last plane alone in one 32-byte vector. In every vector, bytes 0..15 hold quad 2v and bytes
+// 16..31 quad 2v+1 (one table per 128-bit lane), byte 2e+j of a lane (e = 0..7, j = 0..1):
+//   pair vector, row half h:  low nibble row 16h+e, high nibble row 16h+8+e; plane 2u+j
+//   single vector:            low nibble row 8j+e,  high nibble row 16+8j+e
+// so the two bytes a pairwise multiply-add (maddubs) combines always belong to one row.
+constexpr int LUT_TILE_ROWS = 32, LUT_GROUP = 64;
 // Bytes per row per group: scale (+ min) byte(s) and the planes.
 constexpr size_t lut_block_bytes(int bits, bool has_min) { return (has_min ? 2 : 1) + (size_t)bits * LUT_GROUP / 8; }
 

@@ -1,5 +1,6 @@
 // quant-lut.cpp — reference (de)quantizers of tern's LUT types (layout in blocks.h). They work on
-// whole tiles of 32 rows; these are the executable definition of the format.
+// whole tiles of 32 rows; these are the executable definition of the format. code_pos() is
+// exported (lut_code_pos) for the scalar GEMV reference.
 #include "blocks.h"
 #include "quant-ref.h"
 
@@ -22,29 +23,37 @@ struct lut_shape {
     size_t planes_offset() const { return (size_t)kR * (has_min ? 2 : 1); }
 };
 
-// Code nibbles are stored mirror-folded (blocks.h); folding is its own inverse.
-inline uint8_t fold(uint8_t c) { return (c & 8) ? (uint8_t)(8 | (~c & 7)) : c; }
+// Where the code of (row r, quad qd, plane b) lives in a group's code area: byte offset, and
+// whether it is the high nibble (layout in blocks.h).
+inline size_t code_pos(int bits, int r, int qd, int b, bool *hi) {
+    const size_t block = (size_t)(qd >> 1) * 32 * bits, lane = (size_t)(qd & 1) * 16;
+    const int e = r & 7;
+    if (b < (bits & ~1)) { // paired plane
+        *hi = (r & 15) >= 8;
+        return block + (size_t)(b >> 1) * 64 + (size_t)(r >> 4) * 32 + lane + 2 * e + (b & 1);
+    }
+    *hi = r >= 16; // the single last plane of an odd bit count
+    return block + (size_t)(bits >> 1) * 64 + lane + 2 * e + ((r >> 3) & 1);
+}
 
-// Byte of plane memory holding (row r, quad qd), and whether it is the high nibble.
-inline size_t code_byte(int r, int qd) { return (size_t)(qd >> 1) * 32 + 2 * (r & 15) + (qd & 1); }
-
-// Bits of q (one per column of the quad) for row r, quad qd of a group's planes.
-inline void get_quad(const uint8_t *planes, int bits, int r, int qd, int q[4]) {
+// q (one value per column of the quad) for row r, quad qd of a group's codes.
+inline void get_quad(const uint8_t *codes, int bits, int r, int qd, int q[4]) {
     q[0] = q[1] = q[2] = q[3] = 0;
     for (int b = 0; b < bits; b++) {
-        const uint8_t byte = planes[(size_t)b * LUT_PLANE_BYTES + code_byte(r, qd)];
-        const uint8_t c = fold(r >= 16 ? byte >> 4 : byte & 15);
+        bool hi;
+        const uint8_t byte = codes[code_pos(bits, r, qd, b, &hi)];
+        const uint8_t c = hi ? byte >> 4 : byte & 15;
         for (int i = 0; i < 4; i++) q[i] |= ((c >> i) & 1) << b;
     }
 }
 
-inline void set_quad(uint8_t *planes, int bits, int r, int qd, const int q[4]) {
+inline void set_quad(uint8_t *codes, int bits, int r, int qd, const int q[4]) {
     for (int b = 0; b < bits; b++) {
         uint8_t c = 0;
         for (int i = 0; i < 4; i++) c |= (uint8_t)(((q[i] >> b) & 1) << i);
-        c = fold(c);
-        uint8_t &byte = planes[(size_t)b * LUT_PLANE_BYTES + code_byte(r, qd)];
-        byte = r >= 16 ? (uint8_t)((byte & 0x0F) | (c << 4)) : (uint8_t)((byte & 0xF0) | c);
+        bool hi;
+        uint8_t &byte = codes[code_pos(bits, r, qd, b, &hi)];
+        byte = hi ? (uint8_t)((byte & 0x0F) | (c << 4)) : (uint8_t)((byte & 0xF0) | c);
     }
 }
 
@@ -151,6 +160,8 @@ void tile_from_float(const lut_shape &sh, const float *src, void *tile, int64_t 
 constexpr lut_shape k_tl1{1, true}, k_tl2{2, true}, k_tl3{3, true}, k_tl4{4, true}, k_tlt{2, false};
 
 } // namespace
+
+size_t lut_code_pos(int bits, int r, int qd, int b, bool *hi) { return code_pos(bits, r, qd, b, hi); }
 
 #define TERN_DEFINE_LUT(name)                                                                          \
     void name##_tile_to_float(const void *tile, int64_t K, int r0, int n, float *dst) {                \

@@ -8,6 +8,7 @@
 // because llama.cpp's outputs depend on it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tern {
@@ -56,5 +57,7 @@ TERN_DECLARE_LUT(tl2)
 TERN_DECLARE_LUT(tl3)
 TERN_DECLARE_LUT(tl4)
 TERN_DECLARE_LUT(tlt)
+// Byte offset (within a group's codes) of the code of (row r, quad qd, plane b), and its nibble.
+size_t lut_code_pos(int bits, int r, int qd, int b, bool *hi);
 
 } // namespace tern

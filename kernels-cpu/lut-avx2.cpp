@@ -1,8 +1,7 @@
 // lut-avx2.cpp — AVX2 table-lookup GEMV for the LUT types (see lut.h; built with -mavx2 -mfma,
-// called only after the CPU check in vec-dot-generic.cpp). One 32-byte weight vector holds 64
-// codes: its low nibbles for rows 0..15 and high nibbles for rows 16..31, two quads per row in
-// adjacent bytes. vpshufb looks them up in the broadcast 16-byte table of that quad pair, vpsignb
-// applies the folded sign, and maddubs with ones adds each row's two bytes into int16.
+// called only after the CPU check in vec-dot-generic.cpp). A 32-byte code vector holds one quad
+// per 128-bit lane (the two tables of a quad pair load as one 32-byte vector), 64 codes; vpshufb
+// looks them up and maddubs with the planes' weights sums each row's two bytes into int16.
 #include "lut.h"
 #include "vec-dot.h"
 
@@ -24,7 +23,7 @@ void lut_prep_avx2(int64_t K, const float *x, int8_t *tables, float *tscale, flo
         return _mm256_load_ps(m);
     };
     const __m256 s0 = pattern(0), s1 = pattern(1), s2 = pattern(2);
-    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7), rev = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
     for (int64_t g = 0; g < K / LUT_GROUP; g++) {
         const float *xg = x + g * LUT_GROUP;
         float amax = 0, sum = 0;
@@ -41,19 +40,17 @@ void lut_prep_avx2(int64_t K, const float *x, int8_t *tables, float *tscale, flo
         tscale[g] = amax / 127.0f;
         xsum[g] = sum;
         const __m256 vinv = _mm256_set1_ps(inv);
-        int8_t *out = tables + g * (LUT_GROUP / 4) * 8;
-        for (int qd = 0; qd < LUT_GROUP / 4; qd += 2) {
-            __m256i e[2];
-            for (int k = 0; k < 2; k++) {
-                const float *q = xg + 4 * (qd + k);
-                const __m256 x0 = _mm256_xor_ps(_mm256_set1_ps(q[0]), s0), x1 = _mm256_xor_ps(_mm256_set1_ps(q[1]), s1);
-                const __m256 x2 = _mm256_xor_ps(_mm256_set1_ps(q[2]), s2);
-                const __m256 v = _mm256_sub_ps(_mm256_add_ps(_mm256_add_ps(x0, x1), x2), _mm256_set1_ps(q[3]));
-                e[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v, vinv));
-            }
-            const __m256i p16 = _mm256_packs_epi32(e[0], e[1]);
+        int8_t *out = tables + g * (LUT_GROUP / 4) * LUT_TABLE_BYTES;
+        for (int qd = 0; qd < LUT_GROUP / 4; qd++) {
+            const float *q = xg + 4 * qd;
+            const __m256 x0 = _mm256_xor_ps(_mm256_set1_ps(q[0]), s0), x1 = _mm256_xor_ps(_mm256_set1_ps(q[1]), s1);
+            const __m256 x2 = _mm256_xor_ps(_mm256_set1_ps(q[2]), s2);
+            const __m256 v = _mm256_sub_ps(_mm256_add_ps(_mm256_add_ps(x0, x1), x2), _mm256_set1_ps(q[3]));
+            const __m256i e = _mm256_cvtps_epi32(_mm256_mul_ps(v, vinv));                      // T[0..7]
+            const __m256i m = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_permutevar8x32_epi32(e, rev)); // T[8..15]
+            const __m256i p16 = _mm256_packs_epi32(e, m);
             const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16, p16), order);
-            _mm_storeu_si128((__m128i *)(out + qd * 8), _mm256_castsi256_si128(p8));
+            _mm_storeu_si128((__m128i *)(out + qd * LUT_TABLE_BYTES), _mm256_castsi256_si128(p8));
         }
     }
 }
@@ -62,41 +59,49 @@ template <int B, bool HAS_MIN>
 void gemv_tile(int64_t K, const uint8_t *tile, const int8_t *tables, const float *tscale, const float *xsum, float *y) {
     constexpr size_t header = (size_t)LUT_TILE_ROWS * (HAS_MIN ? 8 : 4);
     constexpr size_t group_bytes = (size_t)LUT_TILE_ROWS * lut_block_bytes(B, HAS_MIN);
-    constexpr size_t planes_off = (size_t)LUT_TILE_ROWS * (HAS_MIN ? 2 : 1);
+    constexpr size_t codes_off = (size_t)LUT_TILE_ROWS * (HAS_MIN ? 2 : 1);
+    constexpr int NP = B / 2; // plane pairs; an odd B adds one single plane
     const float c2 = HAS_MIN ? (float)((1 << B) - 1) : 1.0f;
-    const __m256i m7 = _mm256_set1_epi8(7), one = _mm256_set1_epi8(1);
-    const __m256i odd8 = _mm256_set1_epi16(0x0800);
+    const __m256i m15 = _mm256_set1_epi8(15);
+    const __m256i w01 = _mm256_set1_epi16(0x0201), w23 = _mm256_set1_epi16(0x0804); // plane weights
+    const __m256i ws_e = _mm256_set1_epi16(1 << (B - 1)), ws_o = _mm256_set1_epi16((1 << (B - 1)) << 8);
     __m256 P[4], Q[4];
     for (int i = 0; i < 4; i++) P[i] = Q[i] = _mm256_setzero_ps();
     const int64_t n_groups = K / LUT_GROUP;
     for (int64_t g = 0; g < n_groups; g++) {
         const uint8_t *grp = tile + header + (size_t)g * group_bytes;
-        const uint8_t *planes = grp + planes_off;
-        const int8_t *tg = tables + g * (LUT_GROUP / 4) * 8;
-        __m256i acc_lo = _mm256_setzero_si256(), acc_hi = _mm256_setzero_si256();
-        for (int b = B - 1; b >= 0; b--) {
-            if (b != B - 1) {
-                acc_lo = _mm256_slli_epi16(acc_lo, 1);
-                acc_hi = _mm256_slli_epi16(acc_hi, 1);
+        const uint8_t *codes = grp + codes_off;
+        const int8_t *tg = tables + g * (LUT_GROUP / 4) * LUT_TABLE_BYTES;
+        // rows 0-7, 8-15, 16-23, 24-31; lane 0 the even quads, lane 1 the odd ones
+        __m256i A0 = _mm256_setzero_si256(), A1 = A0, A2 = A0, A3 = A0;
+#pragma GCC unroll 2
+        for (int v = 0; v < 8; v++) {
+            const __m256i T = _mm256_loadu_si256((const __m256i *)(tg + v * 2 * LUT_TABLE_BYTES));
+            const uint8_t *p = codes + (size_t)v * 32 * B;
+            for (int u = 0; u < NP; u++) {
+                const __m256i wu = u == 0 ? w01 : w23;
+                const __m256i c0 = _mm256_loadu_si256((const __m256i *)(p + u * 64));
+                const __m256i c1 = _mm256_loadu_si256((const __m256i *)(p + u * 64 + 32));
+                A0 = _mm256_add_epi16(A0, _mm256_maddubs_epi16(wu, _mm256_shuffle_epi8(T, _mm256_and_si256(c0, m15))));
+                A1 = _mm256_add_epi16(A1, _mm256_maddubs_epi16(wu, _mm256_shuffle_epi8(T, _mm256_and_si256(_mm256_srli_epi16(c0, 4), m15))));
+                A2 = _mm256_add_epi16(A2, _mm256_maddubs_epi16(wu, _mm256_shuffle_epi8(T, _mm256_and_si256(c1, m15))));
+                A3 = _mm256_add_epi16(A3, _mm256_maddubs_epi16(wu, _mm256_shuffle_epi8(T, _mm256_and_si256(_mm256_srli_epi16(c1, 4), m15))));
             }
-            const uint8_t *pl = planes + (size_t)b * LUT_PLANE_BYTES;
-#pragma GCC unroll 8
-            for (int v = 0; v < 8; v++) {
-                const __m256i T = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(tg + v * 16)));
-                const __m256i w = _mm256_loadu_si256((const __m256i *)(pl + v * 32));
-                __m256i lo = _mm256_shuffle_epi8(T, _mm256_or_si256(_mm256_and_si256(w, m7), odd8));
-                lo = _mm256_sign_epi8(lo, _mm256_or_si256(_mm256_slli_epi16(w, 4), one));
-                __m256i hi = _mm256_shuffle_epi8(T, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 4), m7), odd8));
-                hi = _mm256_sign_epi8(hi, _mm256_or_si256(w, one));
-                acc_lo = _mm256_add_epi16(acc_lo, _mm256_maddubs_epi16(one, lo));
-                acc_hi = _mm256_add_epi16(acc_hi, _mm256_maddubs_epi16(one, hi));
+            if (B & 1) {
+                const __m256i c = _mm256_loadu_si256((const __m256i *)(p + NP * 64));
+                const __m256i lo = _mm256_shuffle_epi8(T, _mm256_and_si256(c, m15));
+                const __m256i hi = _mm256_shuffle_epi8(T, _mm256_and_si256(_mm256_srli_epi16(c, 4), m15));
+                A0 = _mm256_add_epi16(A0, _mm256_maddubs_epi16(ws_e, lo));
+                A1 = _mm256_add_epi16(A1, _mm256_maddubs_epi16(ws_o, lo));
+                A2 = _mm256_add_epi16(A2, _mm256_maddubs_epi16(ws_e, hi));
+                A3 = _mm256_add_epi16(A3, _mm256_maddubs_epi16(ws_o, hi));
             }
         }
         const __m256 ts = _mm256_set1_ps(tscale[g]), cx = _mm256_set1_ps(c2 * xsum[g]);
-        const __m128i a16[4] = {_mm256_castsi256_si128(acc_lo), _mm256_extracti128_si256(acc_lo, 1),
-                                _mm256_castsi256_si128(acc_hi), _mm256_extracti128_si256(acc_hi, 1)};
+        const __m256i A[4] = {A0, A1, A2, A3};
         for (int i = 0; i < 4; i++) {
-            const __m256 acc = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(a16[i]));
+            const __m128i a16 = _mm_add_epi16(_mm256_castsi256_si128(A[i]), _mm256_extracti128_si256(A[i], 1));
+            const __m256 acc = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(a16));
             const __m256 s = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(grp + 8 * i))));
             P[i] = _mm256_fmadd_ps(s, _mm256_fmadd_ps(ts, acc, cx), P[i]);
             if (HAS_MIN) {

@@ -3,6 +3,8 @@
 #include "lut.h"
 #include "vec-dot.h"
 
+#include "ggml/quant-ref.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -22,11 +24,11 @@ void lut_prep_generic(int64_t K, const float *x, int8_t *tables, float *tscale, 
         xsum[g] = sum;
         for (int qd = 0; qd < LUT_GROUP / 4; qd++) {
             const float *q = xg + 4 * qd;
-            // quad qd of group g -> 16-byte table (g*16 + qd) / 2, half qd & 1
-            int8_t *h = tables + (g * (LUT_GROUP / 4) + qd) * 8;
-            for (int j = 0; j < 8; j++) {
-                const float v = (((j & 1 ? q[0] : -q[0]) + (j & 2 ? q[1] : -q[1])) + (j & 4 ? q[2] : -q[2])) - q[3];
-                h[j] = (int8_t)std::nearbyint(v * inv);
+            int8_t *t = tables + (g * (LUT_GROUP / 4) + qd) * LUT_TABLE_BYTES;
+            for (int c = 0; c < 8; c++) { // bit 3 clear: -x3; the mirror half is the negation
+                const float v = (((c & 1 ? q[0] : -q[0]) + (c & 2 ? q[1] : -q[1])) + (c & 4 ? q[2] : -q[2])) - q[3];
+                t[c] = (int8_t)std::nearbyint(v * inv);
+                t[15 - c] = (int8_t)-t[c];
             }
         }
     }
@@ -40,22 +42,19 @@ void lut_gemv_generic(type t, int64_t K, const uint8_t *tile, const int8_t *tabl
     const float *D = (const float *)tile, *M = D + LUT_TILE_ROWS;
     const size_t header = (size_t)LUT_TILE_ROWS * (has_min ? 8 : 4);
     const size_t group_bytes = (size_t)LUT_TILE_ROWS * lut_block_bytes(bits, has_min);
-    const size_t planes_off = (size_t)LUT_TILE_ROWS * (has_min ? 2 : 1);
+    const size_t codes_off = (size_t)LUT_TILE_ROWS * (has_min ? 2 : 1);
     for (int r = 0; r < LUT_TILE_ROWS; r++) {
         float P = 0, Q = 0;
         for (int64_t g = 0; g < K / LUT_GROUP; g++) {
             const uint8_t *grp = tile + header + (size_t)g * group_bytes;
             int32_t acc = 0;
-            for (int b = bits - 1; b >= 0; b--) {
-                acc *= 2;
-                const uint8_t *plane = grp + planes_off + (size_t)b * LUT_PLANE_BYTES;
+            for (int b = 0; b < bits; b++)
                 for (int qd = 0; qd < LUT_GROUP / 4; qd++) {
-                    const uint8_t byte = plane[(qd >> 1) * 32 + 2 * (r & 15) + (qd & 1)];
-                    const uint8_t code = r >= 16 ? byte >> 4 : byte & 15;
-                    const int v = tables[(g * (LUT_GROUP / 4) + qd) * 8 + (code & 7)];
-                    acc += code & 8 ? -v : v;
+                    bool hi;
+                    const uint8_t byte = grp[codes_off + lut_code_pos(bits, r, qd, b, &hi)];
+                    const uint8_t code = hi ? byte >> 4 : byte & 15;
+                    acc += tables[(g * (LUT_GROUP / 4) + qd) * LUT_TABLE_BYTES + code] * (1 << b);
                 }
-            }
             P += (float)grp[r] * (tscale[g] * (float)acc + c2 * xsum[g]);
             if (has_min) Q += (float)(int8_t)grp[LUT_TILE_ROWS + r] * xsum[g];
         }

@@ -50,28 +50,49 @@ std::vector<float> dequantize(type t, const std::vector<uint8_t> &q, int64_t K, 
 
 TEST_SUITE("lut") {
 
-TEST_CASE("LUT types: sizes and the documented code layout (quads, nibbles, mirror folding)") {
+TEST_CASE("LUT types: sizes and the documented code layout (quad pairs, paired planes, nibbles)") {
     CHECK(row_size(type::tl2, 128) == 2 * (2 + 16) + 8);
     CHECK(row_size(type::tl4, 64) == (2 + 32) + 8);
     CHECK(row_size(type::tlt, 192) == 3 * (1 + 16) + 4);
     CHECK(type_get(type::tl1)->tile_rows == 32);
-    // tl1, one tile of K = 64: row 17 has a 1 at column 4*5 + 2, row 2 a 1 at column 3, rest 0.
     const int64_t K = 64;
-    std::vector<float> w(32 * K, 0.0f);
-    w[17 * K + 22] = 1.0f;
-    w[2 * K + 3] = 1.0f;
-    const auto q = quantize(type::tl1, w, K, 32);
-    const uint8_t *plane = q.data() + 32 * 8 + 2 * 32; // header, then s[32] and t[32]
-    for (int i = 0; i < LUT_PLANE_BYTES; i++) {
-        CAPTURE(i);
-        // row 17 (high nibble), quad 5 -> vector 2, byte 2*(17-16) + 1 = 3; code 0b0100 stays 4
-        if (i == 2 * 32 + 3) CHECK(plane[i] == 0x40);
-        // row 2 (low nibble), quad 0 -> vector 0, byte 4; code 0b1000 folds to 8 | 7 = 15
-        else if (i == 4) CHECK(plane[i] == 0x0F);
-        else CHECK(plane[i] == 0);
+    // tl2, one tile: row 17 holds q = 3 at column 4*5 + 2 (quad 5), row 2 q = 1 at column 3
+    // (quad 0); every other weight is the row's minimum (q = 0).
+    {
+        std::vector<float> w(32 * K, 0.0f);
+        w[17 * K + 22] = 3.0f;
+        w[2 * K + 3] = 1.0f;
+        w[2 * K + 4] = 3.0f; // so that row 2's step is 1 and q = 1 at column 3
+        const auto q = quantize(type::tl2, w, K, 32);
+        const uint8_t *codes = q.data() + 32 * 8 + 2 * 32; // header, then s[32] and t[32]
+        std::vector<uint8_t> want(32 * 2 * 8, 0);
+        // quad 5: pair block v = 2 (64 bytes each), lane 1; row 17 -> half h = 1, e = 1, low nibble;
+        // planes 0 and 1 in bytes 2e and 2e+1: both bits set -> code 0b0100 in each
+        want[2 * 64 + 32 + 16 + 2] = 0x04;
+        want[2 * 64 + 32 + 16 + 3] = 0x04;
+        // row 2: quad 0 (block 0, lane 0, half 0, e = 2): q = 1 at column 3 -> plane 0 code 0b1000;
+        // column 4 (quad 1, lane 1) q = 3 -> code 0b0001 in both planes
+        want[4] = 0x08;
+        want[16 + 4] = 0x01;
+        want[16 + 5] = 0x01;
+        for (size_t i = 0; i < want.size(); i++) {
+            CAPTURE(i);
+            CHECK(codes[i] == want[i]);
+        }
+        const auto back = dequantize(type::tl2, q, K, 32);
+        for (size_t i = 0; i < w.size(); i++) CHECK(back[i] == doctest::Approx(w[i]).epsilon(1e-6));
     }
-    const auto back = dequantize(type::tl1, q, K, 32);
-    for (size_t i = 0; i < w.size(); i++) CHECK(back[i] == doctest::Approx(w[i]).epsilon(1e-6));
+    // tl1 (a single plane): row 25 -> second byte of the pair (8j + e, j = 1, e = 1), high nibble.
+    {
+        std::vector<float> w(32 * K, 0.0f);
+        w[25 * K + 1] = 1.0f; // quad 0, column 1
+        const auto q = quantize(type::tl1, w, K, 32);
+        const uint8_t *codes = q.data() + 32 * 8 + 2 * 32;
+        for (int i = 0; i < 8 * 32; i++) {
+            CAPTURE(i);
+            CHECK(codes[i] == (i == 3 ? 0x20 : 0));
+        }
+    }
 }
 
 TEST_CASE("LUT types: round-trip error falls with the bit count; tlt is exact on ternary rows") {
@@ -108,15 +129,15 @@ TEST_CASE("LUT types: round-trip error falls with the bit count; tlt is exact on
 TEST_CASE("lut_prep: every ISA builds the reference tables bit for bit") {
     for (int64_t K : {64, 128, 576, 3200}) {
         const auto x = gaussian(K, (uint32_t)K);
-        std::vector<int8_t> t0(K * 2), t1(K * 2);
+        std::vector<int8_t> t0(K * 4), t1(K * 4);
         std::vector<float> s0(K / 64), s1(K / 64), x0(K / 64), x1(K / 64);
         lut_prep_generic(K, x.data(), t0.data(), s0.data(), x0.data());
-        // table entries against their definition: +-x0 +-x1 +-x2 - x3, scaled to int8
+        // table entries against their definition: sum_i (bit i of c ? x_i : -x_i), scaled to int8
         for (int64_t q = 0; q < K / 4; q++)
-            for (int j = 0; j < 8; j++) {
+            for (int c = 0; c < 16; c++) {
                 const float *p = x.data() + 4 * q;
-                const float v = (j & 1 ? p[0] : -p[0]) + (j & 2 ? p[1] : -p[1]) + (j & 4 ? p[2] : -p[2]) - p[3];
-                REQUIRE(std::fabs(t0[q * 8 + j] * s0[q / 16] - v) <= 0.5f * s0[q / 16] * 1.0001f + 1e-7f);
+                const float v = (c & 1 ? p[0] : -p[0]) + (c & 2 ? p[1] : -p[1]) + (c & 4 ? p[2] : -p[2]) + (c & 8 ? p[3] : -p[3]);
+                REQUIRE(std::fabs(t0[q * 16 + c] * s0[q / 16] - v) <= 0.5f * s0[q / 16] * 1.0001f + 1e-6f);
             }
         for (const isa_kernels *k : isas()) {
             CAPTURE(k->isa);
@@ -135,7 +156,7 @@ TEST_CASE("lut_gemv: the reference is within the int8 tables' rounding of the fl
             const auto w = gaussian(K * N, 11 + (uint32_t)K), x = gaussian(K, 3 + (uint32_t)K);
             const auto q = quantize(t, w, K, N);
             const auto wd = dequantize(t, q, K, N);
-            std::vector<int8_t> tab(K * 2);
+            std::vector<int8_t> tab(K * 4);
             std::vector<float> ts(K / 64), xs(K / 64), y(32);
             lut_prep_generic(K, x.data(), tab.data(), ts.data(), xs.data());
             lut_gemv_generic(t, K, q.data(), tab.data(), ts.data(), xs.data(), y.data());
@@ -166,7 +187,7 @@ TEST_CASE("lut_gemv: every ISA matches the scalar reference") {
             const auto w = gaussian(K * N, 21 + (uint32_t)K, K == 320 ? 100.0f : 1.0f), x = gaussian(K, 4);
             const auto q = quantize(t, w, K, N);
             const auto wd = dequantize(t, q, K, N);
-            std::vector<int8_t> tab(K * 2);
+            std::vector<int8_t> tab(K * 4);
             std::vector<float> ts(K / 64), xs(K / 64), y0(32), y1(32);
             lut_prep_generic(K, x.data(), tab.data(), ts.data(), xs.data());
             for (int tile = 0; tile < 2; tile++) {
@@ -208,7 +229,7 @@ TEST_CASE("mul_mat with LUT weights: GEMV and small batches on 1-3 threads, GEMM
                     REQUIRE(cpu_compute(g.nodes(), opt, k).is_ok());
                     const bool gemm = cpu_mul_mat_uses_gemm(k, t, M);
                     for (int64_t m = 0; m < M; m++) {
-                        std::vector<int8_t> tab(K * 2);
+                        std::vector<int8_t> tab(K * 4);
                         std::vector<float> ts(K / 64), xs(K / 64), yr(32);
                         lut_prep_generic(K, xf.data() + m * K, tab.data(), ts.data(), xs.data());
                         for (int64_t r0 = 0; r0 < N; r0 += 32) {

@@ -16,6 +16,7 @@ int main(int argc, char **argv) {
     reg("quantize", tern_cli::add_quantize(app));
     reg("synth", tern_cli::add_synth(app));
     reg("perplexity", tern_cli::add_perplexity(app));
+    reg("bench-gemv", tern_cli::add_bench_gemv(app));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
