@@ -7,6 +7,7 @@
 #include "status.h"
 #include "tensor.h"
 
+#include <string>
 #include <vector>
 
 namespace tern {
@@ -21,6 +22,8 @@ struct backend_iface {
     const char *name;
     bool (*supports_op)(const tensor *node);
     status (*compute)(const std::vector<tensor *> &nodes, const compute_options &opt);
+    // Which kernel a matmul with weights of type wt over n_tokens activation columns uses, in words.
+    std::string (*describe_matmul)(type wt, int64_t n_tokens);
 };
 
 void backend_register(const backend_iface *b);

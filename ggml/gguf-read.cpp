@@ -234,7 +234,7 @@ status gguf_parser::parse(gguf_file *f) {
             TERN_CHECK_OR_RETURN(ti.ne[0] > 0 && rows % tr->tile_rows == 0, code::bad_format,
                                  "GGUF tensor '%s': %lld rows is not a multiple of the %s tile of %d rows",
                                  ti.name.c_str(), (long long)rows, tr->name, tr->tile_rows);
-            TERN_CHECK_OR_RETURN((uint64_t)rows <= (uint64_t)n_ / tr->row_extra, code::bad_format,
+            TERN_CHECK_OR_RETURN(tr->row_extra == 0 || (uint64_t)rows <= (uint64_t)n_ / tr->row_extra, code::bad_format,
                                  "GGUF tensor '%s': %lld rows cannot fit in a %zu-byte file", ti.name.c_str(),
                                  (long long)rows, n_);
         }

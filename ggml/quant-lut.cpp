@@ -2,6 +2,7 @@
 // whole tiles of 32 rows; these are the executable definition of the format. code_pos() is
 // exported (lut_code_pos) for the scalar GEMV reference.
 #include "blocks.h"
+#include "fp16.h"
 #include "quant-ref.h"
 
 #include <algorithm>
@@ -18,9 +19,9 @@ constexpr int kR = LUT_TILE_ROWS, kG = LUT_GROUP;
 struct lut_shape {
     int bits;
     bool has_min; // tlB: w = d*q + m; tlt: w = d*(q - 1)
-    size_t header() const { return (size_t)kR * (has_min ? 8 : 4); }
+    size_t header() const { return has_min ? 0 : (size_t)kR * 4; }
     size_t group_bytes() const { return (size_t)kR * lut_block_bytes(bits, has_min); }
-    size_t planes_offset() const { return (size_t)kR * (has_min ? 2 : 1); }
+    size_t planes_offset() const { return (size_t)kR * lut_scale_bytes(has_min); }
 };
 
 // Where the code of (row r, quad qd, plane b) lives in a group's code area: byte offset, and
@@ -59,13 +60,14 @@ inline void set_quad(uint8_t *codes, int bits, int r, int qd, const int q[4]) {
 
 void tile_to_float(const lut_shape &sh, const void *tile, int64_t K, int r0, int n, float *dst) {
     const uint8_t *t = (const uint8_t *)tile;
-    const float *D = (const float *)t, *M = sh.has_min ? D + kR : nullptr;
+    const float *D = (const float *)t;
     for (int r = r0; r < r0 + n; r++) {
         float *out = dst + (int64_t)(r - r0) * K;
         for (int64_t g = 0; g < K / kG; g++) {
             const uint8_t *grp = t + sh.header() + (size_t)g * sh.group_bytes();
-            const float d = D[r] * (float)grp[r];
-            const float m = sh.has_min ? M[r] * (float)(int8_t)grp[kR + r] : -d;
+            const fp16_t *dm = (const fp16_t *)grp;
+            const float d = sh.has_min ? fp16_to_fp32(dm[r]) : D[r] * (float)grp[r];
+            const float m = sh.has_min ? fp16_to_fp32(dm[kR + r]) : -d;
             for (int qd = 0; qd < kG / 4; qd++) {
                 int q[4];
                 get_quad(grp + sh.planes_offset(), sh.bits, r, qd, q);
@@ -75,36 +77,51 @@ void tile_to_float(const lut_shape &sh, const void *tile, int64_t K, int r0, int
     }
 }
 
-// Least-squares (d, m) for w ~ d*q + m, q in [0, nmax]: min/max start, then a few rounds of
-// assign q / refit, keeping the best.
+// Weighted least-squares (d, m) for w ~ d*q + m, q in [0, nmax]: min/max start, then a few rounds
+// of assign q / refit, keeping the best. Errors are weighted by w^2 + mean(w^2) (as llama.cpp's
+// K-quant searches do): large weights matter most to the model's output, and plain RMS fits of
+// 64-wide groups let them drift (SmolLM2 tl4: perplexity 12.89 unweighted).
 void fit_affine(const float *w, int n, int nmax, float *d_out, float *m_out) {
     float mn = w[0], mx = w[0];
-    for (int i = 1; i < n; i++) mn = std::min(mn, w[i]), mx = std::max(mx, w[i]);
+    double s2 = 0;
+    for (int i = 0; i < n; i++) mn = std::min(mn, w[i]), mx = std::max(mx, w[i]), s2 += (double)w[i] * w[i];
+    const double sigma2 = s2 / n;
+    auto weight = [&](int i) { return (double)w[i] * w[i] + sigma2; };
     float d = (mx - mn) / (float)nmax, m = mn;
     auto error = [&](float dd, float mm) {
         double e = 0;
         for (int i = 0; i < n; i++) {
             const int q = dd > 0 ? std::clamp((int)std::nearbyint((w[i] - mm) / dd), 0, nmax) : 0;
             const double r = w[i] - (dd * (float)q + mm);
-            e += r * r;
+            e += weight(i) * r * r;
         }
         return e;
     };
     double best = error(d, m);
     float bd = d, bm = m;
-    for (int it = 0; it < 4 && d > 0; it++) {
-        double sq = 0, sqq = 0, sw = 0, sqw = 0;
-        for (int i = 0; i < n; i++) {
-            const int q = std::clamp((int)std::nearbyint((w[i] - m) / d), 0, nmax);
-            sq += q, sqq += (double)q * q, sw += w[i], sqw += (double)q * w[i];
+    // start points: the full range, and ranges shrunk towards the middle (clipping outliers of
+    // small weight is sometimes cheaper than a coarse grid)
+    for (int start = 0; start < 6 && mx > mn; start++) {
+        const float shrink = 1.0f - 0.04f * (float)start;
+        const float mid = 0.5f * (mx + mn), half = 0.5f * (mx - mn) * shrink;
+        d = 2 * half / (float)nmax;
+        m = mid - half;
+        for (int it = 0; it < 4 && d > 0; it++) {
+            double sw = 0, sq = 0, sqq = 0, sx = 0, sqx = 0;
+            for (int i = 0; i < n; i++) {
+                const int q = std::clamp((int)std::nearbyint((w[i] - m) / d), 0, nmax);
+                const double c = weight(i);
+                sw += c, sq += c * q, sqq += c * q * q, sx += c * w[i], sqx += c * q * w[i];
+            }
+            const double det = sw * sqq - sq * sq;
+            if (det <= 0) break;
+            const float nd = (float)((sw * sqx - sq * sx) / det);
+            const float nm = (float)((sx - nd * sq) / sw);
+            if (!(nd > 0)) break;
+            d = nd, m = nm;
+            const double e = error(d, m);
+            if (e < best) best = e, bd = d, bm = m;
         }
-        const double det = n * sqq - sq * sq;
-        if (det <= 0) break;
-        d = (float)((n * sqw - sq * sw) / det);
-        m = (float)((sw - d * sq) / n);
-        if (d <= 0) break;
-        const double e = error(d, m);
-        if (e < best) best = e, bd = d, bm = m;
     }
     *d_out = bd;
     *m_out = bm;
@@ -113,43 +130,45 @@ void fit_affine(const float *w, int n, int nmax, float *d_out, float *m_out) {
 void tile_from_float(const lut_shape &sh, const float *src, void *tile, int64_t K) {
     uint8_t *t = (uint8_t *)tile;
     std::memset(t, 0, sh.header() + (size_t)(K / kG) * sh.group_bytes());
-    float *D = (float *)t, *M = sh.has_min ? D + kR : nullptr;
+    float *D = (float *)t;
     const int64_t n_groups = K / kG;
     const int nmax = (1 << sh.bits) - 1;
-    std::vector<float> d(n_groups), m(n_groups);
+    std::vector<float> dq(n_groups), mq(n_groups);
     for (int r = 0; r < kR; r++) {
         const float *w = src + (int64_t)r * K;
-        for (int64_t g = 0; g < n_groups; g++) {
-            if (sh.has_min) {
-                fit_affine(w + g * kG, kG, nmax, &d[g], &m[g]);
-            } else { // ternary: d = max |w| (exact for {-s, 0, s} data, as TQ1_0/TQ2_0)
+        if (sh.has_min) {
+            for (int64_t g = 0; g < n_groups; g++) {
+                float d, m;
+                fit_affine(w + g * kG, kG, nmax, &d, &m);
+                fp16_t *dm = (fp16_t *)(t + (size_t)g * sh.group_bytes());
+                dm[r] = fp32_to_fp16(d);
+                dm[kR + r] = fp32_to_fp16(m);
+                dq[g] = fp16_to_fp32(dm[r]);
+                mq[g] = fp16_to_fp32(dm[kR + r]);
+            }
+        } else { // ternary: d = max |w| per group (exact for {-s, 0, s} data), 8 bits relative to the row's max
+            float dmax = 0;
+            for (int64_t g = 0; g < n_groups; g++) {
                 float amax = 0;
                 for (int i = 0; i < kG; i++) amax = std::max(amax, std::fabs(w[g * kG + i]));
-                d[g] = amax;
-                m[g] = -amax;
+                dq[g] = amax;
+                dmax = std::max(dmax, amax);
+            }
+            D[r] = dmax / 255.0f;
+            for (int64_t g = 0; g < n_groups; g++) {
+                const int s = D[r] > 0 ? std::clamp((int)std::nearbyint(dq[g] / D[r]), 0, 255) : 0;
+                t[sh.header() + (size_t)g * sh.group_bytes() + r] = (uint8_t)s;
+                dq[g] = D[r] * (float)s;
+                mq[g] = -dq[g];
             }
         }
-        const float dmax = *std::max_element(d.begin(), d.end());
-        float mabs = 0;
-        for (float v : m) mabs = std::max(mabs, std::fabs(v));
-        D[r] = dmax / 255.0f;
-        if (sh.has_min) M[r] = mabs / 127.0f;
         for (int64_t g = 0; g < n_groups; g++) {
             uint8_t *grp = t + sh.header() + (size_t)g * sh.group_bytes();
-            const int s = D[r] > 0 ? std::clamp((int)std::nearbyint(d[g] / D[r]), 0, 255) : 0;
-            grp[r] = (uint8_t)s;
-            const float dq = D[r] * (float)s;
-            float mq = -dq;
-            if (sh.has_min) {
-                const int tq = M[r] > 0 ? std::clamp((int)std::nearbyint(m[g] / M[r]), -127, 127) : 0;
-                grp[kR + r] = (uint8_t)(int8_t)tq;
-                mq = M[r] * (float)tq;
-            }
             for (int qd = 0; qd < kG / 4; qd++) {
                 int q[4];
                 for (int i = 0; i < 4; i++) {
                     const float v = w[g * kG + 4 * qd + i];
-                    q[i] = dq > 0 ? std::clamp((int)std::nearbyint((v - mq) / dq), 0, nmax) : 0;
+                    q[i] = dq[g] > 0 ? std::clamp((int)std::nearbyint((v - mq[g]) / dq[g]), 0, nmax) : 0;
                 }
                 set_quad(grp + sh.planes_offset(), sh.bits, r, qd, q);
             }

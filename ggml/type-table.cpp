@@ -92,7 +92,7 @@ struct table {
         auto lut = [](const char *name, int bits, tile_to_float_fn tf, tile_from_float_fn ff) {
             type_traits r = row(name, LUT_GROUP, lut_block_bytes(bits, true), true, nullptr, nullptr, type::f32);
             r.tile_rows = LUT_TILE_ROWS;
-            r.row_extra = 8;
+            r.row_extra = 0;
             r.tile_to_float = tf;
             r.tile_from_float = ff;
             return r;

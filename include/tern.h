@@ -84,6 +84,11 @@ TERN_API uint64_t tern_model_n_params(const tern_model *model);
 /* One-line description, e.g. "llama 135M q4_1". Writes at most buf_size bytes incl. the NUL;
  * returns the full length. */
 TERN_API int32_t tern_model_desc(const tern_model *model, char *buf, size_t buf_size);
+/* Which compute kernels the model's weight matrices use on the CPU, one line per weight type:
+ * tensor count, bytes, and the kernel for one token (decode) and for a batch (prefill), e.g.
+ * "tl2: 112 tensors, 276.4 MiB; decode: avx2 table lookup (LUT); prefill: avx2 table lookup (LUT)".
+ * Returns the full length (as tern_model_desc). */
+TERN_API int32_t tern_model_kernels(const tern_model *model, char *buf, size_t buf_size);
 /* Metadata value of `key` as text. Returns the full length, or -1 if the key is absent. */
 TERN_API int32_t tern_model_meta_str(const tern_model *model, const char *key, char *buf, size_t buf_size);
 

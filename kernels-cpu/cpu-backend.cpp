@@ -2,6 +2,7 @@
 // thread walks the node list, a barrier after each node. Abort requests are sampled by thread 0
 // and shared, so all threads leave the loop at the same node.
 #include "cpu-backend.h"
+#include "lut.h"
 
 #include "cpu-ops.h"
 
@@ -55,7 +56,17 @@ namespace {
 status cpu_iface_compute(const std::vector<tensor *> &nodes, const compute_options &opt) {
     return cpu_compute(nodes, opt, kernels_select());
 }
-const backend_iface k_cpu_backend = {"cpu", cpu_supports_op, cpu_iface_compute};
+std::string cpu_describe_matmul(type wt, int64_t n_tokens) {
+    const isa_kernels *k = kernels_select();
+    const std::string isa = k->isa;
+    if (cpu_mul_mat_uses_gemm(k, wt, n_tokens)) return isa + " f32 GEMM on dequantized panels";
+    if (type_is_lut(wt)) return isa + " table lookup (LUT)";
+    const type vdt = type_get(wt)->vec_dot_type;
+    if (vdt == type::f32) return isa + " dot";
+    return isa + " dot, " + type_name(vdt) + " activations";
+}
+
+const backend_iface k_cpu_backend = {"cpu", cpu_supports_op, cpu_iface_compute, cpu_describe_matmul};
 } // namespace
 
 void cpu_backend_register() { backend_register(&k_cpu_backend); }

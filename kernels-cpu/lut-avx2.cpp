@@ -2,6 +2,7 @@
 // called only after the CPU check in vec-dot-generic.cpp). A 32-byte code vector holds one quad
 // per 128-bit lane (the two tables of a quad pair load as one 32-byte vector), 64 codes; vpshufb
 // looks them up and maddubs with the planes' weights sums each row's two bytes into int16.
+#include "ggml/fp16.h"
 #include "lut.h"
 #include "vec-dot.h"
 
@@ -57,9 +58,9 @@ void lut_prep_avx2(int64_t K, const float *x, int8_t *tables, float *tscale, flo
 
 template <int B, bool HAS_MIN>
 void gemv_tile(int64_t K, const uint8_t *tile, const int8_t *tables, const float *tscale, const float *xsum, float *y) {
-    constexpr size_t header = (size_t)LUT_TILE_ROWS * (HAS_MIN ? 8 : 4);
+    constexpr size_t header = HAS_MIN ? 0 : (size_t)LUT_TILE_ROWS * 4;
     constexpr size_t group_bytes = (size_t)LUT_TILE_ROWS * lut_block_bytes(B, HAS_MIN);
-    constexpr size_t codes_off = (size_t)LUT_TILE_ROWS * (HAS_MIN ? 2 : 1);
+    constexpr size_t codes_off = (size_t)LUT_TILE_ROWS * lut_scale_bytes(HAS_MIN);
     constexpr int NP = B / 2; // plane pairs; an odd B adds one single plane
     const float c2 = HAS_MIN ? (float)((1 << B) - 1) : 1.0f;
     const __m256i m15 = _mm256_set1_epi8(15);
@@ -102,20 +103,22 @@ void gemv_tile(int64_t K, const uint8_t *tile, const int8_t *tables, const float
         for (int i = 0; i < 4; i++) {
             const __m128i a16 = _mm_add_epi16(_mm256_castsi256_si128(A[i]), _mm256_extracti128_si256(A[i], 1));
             const __m256 acc = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(a16));
-            const __m256 s = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(grp + 8 * i))));
-            P[i] = _mm256_fmadd_ps(s, _mm256_fmadd_ps(ts, acc, cx), P[i]);
             if (HAS_MIN) {
-                const __m256 t =
-                    _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(grp + LUT_TILE_ROWS + 8 * i))));
-                Q[i] = _mm256_fmadd_ps(t, _mm256_set1_ps(xsum[g]), Q[i]);
+                const fp16_t *dm = (const fp16_t *)grp;
+                const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dm + 8 * i)));
+                const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dm + LUT_TILE_ROWS + 8 * i)));
+                P[i] = _mm256_fmadd_ps(d, _mm256_fmadd_ps(ts, acc, cx), P[i]);
+                Q[i] = _mm256_fmadd_ps(m, _mm256_set1_ps(xsum[g]), Q[i]);
+            } else {
+                const __m256 s = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(grp + 8 * i))));
+                P[i] = _mm256_fmadd_ps(s, _mm256_fmadd_ps(ts, acc, cx), P[i]);
             }
         }
     }
-    const float *D = (const float *)tile, *M = D + LUT_TILE_ROWS;
     const __m256 half = _mm256_set1_ps(0.5f);
     for (int i = 0; i < 4; i++) {
-        __m256 r = _mm256_mul_ps(_mm256_mul_ps(half, _mm256_loadu_ps(D + 8 * i)), P[i]);
-        if (HAS_MIN) r = _mm256_fmadd_ps(_mm256_loadu_ps(M + 8 * i), Q[i], r);
+        const __m256 r = HAS_MIN ? _mm256_fmadd_ps(half, P[i], Q[i])
+                                 : _mm256_mul_ps(_mm256_mul_ps(half, _mm256_loadu_ps((const float *)tile + 8 * i)), P[i]);
         _mm256_storeu_ps(y + 8 * i, r);
     }
 }

@@ -3,6 +3,7 @@
 #include "lut.h"
 #include "vec-dot.h"
 
+#include "ggml/fp16.h"
 #include "ggml/quant-ref.h"
 
 #include <algorithm>
@@ -39,10 +40,10 @@ void lut_gemv_generic(type t, int64_t K, const uint8_t *tile, const int8_t *tabl
     const bool has_min = t != type::tlt;
     const int bits = lut_bits(t);
     const float c2 = has_min ? (float)((1 << bits) - 1) : 1.0f; // 2c of lut.h
-    const float *D = (const float *)tile, *M = D + LUT_TILE_ROWS;
-    const size_t header = (size_t)LUT_TILE_ROWS * (has_min ? 8 : 4);
+    const float *D = (const float *)tile;
+    const size_t header = has_min ? 0 : (size_t)LUT_TILE_ROWS * 4;
     const size_t group_bytes = (size_t)LUT_TILE_ROWS * lut_block_bytes(bits, has_min);
-    const size_t codes_off = (size_t)LUT_TILE_ROWS * (has_min ? 2 : 1);
+    const size_t codes_off = (size_t)LUT_TILE_ROWS * lut_scale_bytes(has_min);
     for (int r = 0; r < LUT_TILE_ROWS; r++) {
         float P = 0, Q = 0;
         for (int64_t g = 0; g < K / LUT_GROUP; g++) {
@@ -55,10 +56,15 @@ void lut_gemv_generic(type t, int64_t K, const uint8_t *tile, const int8_t *tabl
                     const uint8_t code = hi ? byte >> 4 : byte & 15;
                     acc += tables[(g * (LUT_GROUP / 4) + qd) * LUT_TABLE_BYTES + code] * (1 << b);
                 }
-            P += (float)grp[r] * (tscale[g] * (float)acc + c2 * xsum[g]);
-            if (has_min) Q += (float)(int8_t)grp[LUT_TILE_ROWS + r] * xsum[g];
+            if (has_min) {
+                const fp16_t *dm = (const fp16_t *)grp;
+                P += fp16_to_fp32(dm[r]) * (tscale[g] * (float)acc + c2 * xsum[g]);
+                Q += fp16_to_fp32(dm[LUT_TILE_ROWS + r]) * xsum[g];
+            } else {
+                P += (float)grp[r] * (tscale[g] * (float)acc + c2 * xsum[g]);
+            }
         }
-        y[r] = 0.5f * D[r] * P + (has_min ? M[r] * Q : 0.0f);
+        y[r] = has_min ? 0.5f * P + Q : 0.5f * D[r] * P;
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <new>
 
 namespace tern {
@@ -95,6 +96,30 @@ uint64_t tern_model_size_bytes(const tern_model *m) { return m ? m->n_bytes : 0;
 uint64_t tern_model_n_params(const tern_model *m) { return m ? m->n_params : 0; }
 
 int32_t tern_model_desc(const tern_model *m, char *buf, size_t size) { return m ? copy_out(m->desc, buf, size) : -1; }
+
+int32_t tern_model_kernels(const tern_model *m, char *buf, size_t size) {
+    if (!m) return -1;
+    backends_init();
+    const backend_iface *cpu = backend_find("cpu");
+    std::map<std::string, std::pair<int, uint64_t>> by_type; // matrices only
+    for (const tensor &t : m->weights)
+        if (t.ne[1] > 1) {
+            auto &e = by_type[type_name(t.ttype)];
+            e.first++;
+            e.second += tensor_nbytes(&t);
+        }
+    std::string s;
+    for (const auto &kv : by_type) {
+        type t;
+        type_from_name(kv.first.c_str(), &t);
+        char line[256];
+        std::snprintf(line, sizeof line, "%s: %d tensors, %.1f MiB; decode: %s; prefill: %s\n", kv.first.c_str(),
+                      kv.second.first, kv.second.second / 1048576.0, cpu ? cpu->describe_matmul(t, 1).c_str() : "?",
+                      cpu ? cpu->describe_matmul(t, 64).c_str() : "?");
+        s += line;
+    }
+    return copy_out(s, buf, size);
+}
 
 int32_t tern_model_meta_str(const tern_model *m, const char *key, char *buf, size_t size) {
     if (!m || !key) return -1;

@@ -51,8 +51,8 @@ std::vector<float> dequantize(type t, const std::vector<uint8_t> &q, int64_t K, 
 TEST_SUITE("lut") {
 
 TEST_CASE("LUT types: sizes and the documented code layout (quad pairs, paired planes, nibbles)") {
-    CHECK(row_size(type::tl2, 128) == 2 * (2 + 16) + 8);
-    CHECK(row_size(type::tl4, 64) == (2 + 32) + 8);
+    CHECK(row_size(type::tl2, 128) == 2 * (4 + 16));
+    CHECK(row_size(type::tl4, 64) == 4 + 32);
     CHECK(row_size(type::tlt, 192) == 3 * (1 + 16) + 4);
     CHECK(type_get(type::tl1)->tile_rows == 32);
     const int64_t K = 64;
@@ -64,7 +64,7 @@ TEST_CASE("LUT types: sizes and the documented code layout (quad pairs, paired p
         w[2 * K + 3] = 1.0f;
         w[2 * K + 4] = 3.0f; // so that row 2's step is 1 and q = 1 at column 3
         const auto q = quantize(type::tl2, w, K, 32);
-        const uint8_t *codes = q.data() + 32 * 8 + 2 * 32; // header, then s[32] and t[32]
+        const uint8_t *codes = q.data() + 32 * 4; // after fp16 d[32] and m[32]
         std::vector<uint8_t> want(32 * 2 * 8, 0);
         // quad 5: pair block v = 2 (64 bytes each), lane 1; row 17 -> half h = 1, e = 1, low nibble;
         // planes 0 and 1 in bytes 2e and 2e+1: both bits set -> code 0b0100 in each
@@ -87,7 +87,7 @@ TEST_CASE("LUT types: sizes and the documented code layout (quad pairs, paired p
         std::vector<float> w(32 * K, 0.0f);
         w[25 * K + 1] = 1.0f; // quad 0, column 1
         const auto q = quantize(type::tl1, w, K, 32);
-        const uint8_t *codes = q.data() + 32 * 8 + 2 * 32;
+        const uint8_t *codes = q.data() + 32 * 4;
         for (int i = 0; i < 8 * 32; i++) {
             CAPTURE(i);
             CHECK(codes[i] == (i == 3 ? 0x20 : 0));
@@ -206,7 +206,7 @@ TEST_CASE("lut_gemv: every ISA matches the scalar reference") {
         }
 }
 
-TEST_CASE("mul_mat with LUT weights: GEMV and small batches on 1-3 threads, GEMM path for prefill") {
+TEST_CASE("mul_mat with LUT weights: GEMV and batches on 1-3 threads (the GEMM path when TERN_GEMM=1)") {
     for (type t : k_lut_types)
         for (auto shape : {std::array<int64_t, 3>{64, 32, 1}, {192, 96, 3}, {256, 64, 9}}) {
             const int64_t K = shape[0], N = shape[1], M = shape[2];

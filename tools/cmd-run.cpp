@@ -129,6 +129,9 @@ int run(const run_opts &o) {
         char desc[128];
         tern_model_desc(model.get(), desc, sizeof desc);
         std::fprintf(stderr, "tern: model %s, %u ctx, %zu prompt tokens\n", desc, n_ctx, toks.size());
+        std::vector<char> kern((size_t)tern_model_kernels(model.get(), nullptr, 0) + 1);
+        tern_model_kernels(model.get(), kern.data(), kern.size());
+        std::fprintf(stderr, "tern: kernels by weight type:\n%s", kern.data());
     }
 
     tern_sampler_params sp = tern_sampler_default_params();
