@@ -106,7 +106,7 @@ TEST_CASE("LUT types: round-trip error falls with the bit count; tlt is exact on
         const double rel = std::sqrt(se / ss);
         MESSAGE(std::string(type_name(t)) << ": relative RMS error " << rel);
         const int bits = lut_bits(t);
-        CHECK(rel < 1.4 / (1 << bits)); // a B-bit grid over each group's range, with slack
+        CHECK(rel < 1.5 / (1 << bits)); // a B-bit grid over each group's range, with slack (the fit weights large values)
         CHECK(rel < prev * 0.62);
         prev = rel;
     }
