@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cross-compiles tern and its tests for aarch64 (cmake/aarch64-linux-gnu.cmake) and runs the type
-# and kernel suites under qemu-aarch64: scalar reference vs NEON vs NEON+SDOT for every format,
+# kernel and LUT suites under qemu-aarch64: scalar reference vs NEON vs NEON+SDOT for every format,
 # plus a one-thread end-to-end generation. (Debian 12's qemu-user hangs starting threads on our CI
 # machine, so everything here runs single-threaded.)
 set -euo pipefail
@@ -14,7 +14,7 @@ jobs=$(nproc)
 cmake -S . -B build-arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-arm64 -j "$jobs" --target tern-tests tern
 run() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$@"; }
-TERN_TEST_ONE_THREAD=1 run build-arm64/bin/tern-tests --test-suite=types,kernels --force-colors=0
+TERN_TEST_ONE_THREAD=1 run build-arm64/bin/tern-tests --test-suite=types,kernels,lut --force-colors=0
 out=$(run build-arm64/bin/tern run -m ../shared/models/stories260K.gguf -p "Once upon a time" -n 16 --temp 0 -t 1 2>&1)
 echo "$out" | tail -1
 grep -q "Once upon a time, there was a little girl named Lily" <<<"$out" || { echo "test-arm64.sh: generation differs"; exit 1; }
