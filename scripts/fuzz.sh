@@ -9,7 +9,7 @@ mkdir -p "$out/corpus-gguf" "$out/corpus-tok"
 flags="-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -I. -Iinclude -Isrc"
 common="ggml/gguf-read.cpp ggml/type-table.cpp $(echo ggml/quant-*.cpp) src/vocab.cpp src/vocab-spm.cpp src/vocab-bpe.cpp src/unicode.cpp"
 pcre=$(pkg-config --cflags --libs libpcre2-8)
-clang++ $flags tests/fuzz/fuzz-gguf.cpp $common models/registry.cpp models/llama.cpp models/builders.cpp \
+clang++ $flags tests/fuzz/fuzz-gguf.cpp $common $(echo models/*.cpp) \
     ggml/graph.cpp $pcre -o "$out/fuzz-gguf"
 clang++ $flags tests/fuzz/fuzz-tokenize.cpp $common $pcre -o "$out/fuzz-tokenize"
 # Seed the GGUF corpus with the small shared models' headers when present.

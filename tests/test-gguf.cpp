@@ -201,6 +201,19 @@ TEST_CASE("absurd tensor dims, offsets and types are rejected") {
         std::memcpy(b.data() + 24 + 8 + 1 + 4 + 16, &t, 4);
         CHECK(gguf_file::parse(b.data(), b.size(), &f).message().find("block size") != std::string::npos);
     }
+    {
+        // LUT types: rows come in tiles of 32, and the tiles must fit in the file
+        auto b = build(64, 3, type::f32).to_bytes();
+        uint32_t t = (uint32_t)type::tl2;
+        std::memcpy(b.data() + 24 + 8 + 1 + 4 + 16, &t, 4);
+        CHECK(gguf_file::parse(b.data(), b.size(), &f).message().find("tile of 32 rows") != std::string::npos);
+        auto b2 = build(64, 64, type::f32).to_bytes();
+        std::memcpy(b2.data() + 24 + 8 + 1 + 4 + 16, &t, 4);
+        CHECK(gguf_file::parse(b2.data(), b2.size(), &f).is_ok()); // 64 x 64 tl2 = 2560 bytes, inside
+        uint64_t rows = 1ull << 36;
+        std::memcpy(b2.data() + 24 + 8 + 1 + 4 + 8, &rows, 8);
+        CHECK(!gguf_file::parse(b2.data(), b2.size(), &f).is_ok());
+    }
 }
 
 TEST_CASE("random corruption never crashes (fuzz smoke, 3000 mutants)") {

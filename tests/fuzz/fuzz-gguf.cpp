@@ -1,5 +1,5 @@
 // fuzz-gguf.cpp — libFuzzer target: arbitrary bytes through the GGUF parser, then the
-// vocabulary loader and the llama hyperparameter reader on whatever parsed. Any crash, ASan
+// vocabulary loader and every architecture's hyperparameter reader on whatever parsed. Any crash, ASan
 // report or hang is a bug. Build and run: bash scripts/fuzz.sh
 #include "ggml/gguf.h"
 #include "models/model.h"
@@ -19,9 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const auto ids = v.tokenize("Hello world <s> 123 \xe2\x96\x81 \xff", true, true);
         (void)v.detokenize(ids.data(), ids.size(), false, true);
     }
-    if (const tern::arch_def *a = tern::arch_find("llama")) {
+    for (const std::string &name : tern::arch_names()) {
         tern::hparams hp;
-        (void)a->load_hparams(*f, &hp);
+        (void)tern::arch_find(name)->load_hparams(*f, &hp);
     }
     return 0;
 }
