@@ -90,9 +90,17 @@ void mul_mat_lut(const op_ctx &c, tensor *dst) {
     float *y = (float *)dst->data;
     const int64_t n_tiles = N / LUT_TILE_ROWS;
     for (int64_t t = c.ith; t < n_tiles; t = c.nth + c.next_chunk->fetch_add(1, std::memory_order_relaxed)) {
-        for (int64_t m = 0; m < M; m++) {
+        const uint8_t *tile = wd + t * tile_bytes;
+        int64_t m = 0;
+        if (c.k->lut_gemv2) // two tokens per pass: each code decoded once
+            for (; m + 2 <= M; m += 2) {
+                const lut_act_view a0 = lut_act_at(c.work + m * ab, K), a1 = lut_act_at(c.work + (m + 1) * ab, K);
+                const lut_act acts[2] = {{a0.tables, a0.tscale, a0.xsum}, {a1.tables, a1.tscale, a1.xsum}};
+                c.k->lut_gemv2(w->ttype, K, tile, acts, y + m * N + t * LUT_TILE_ROWS, y + (m + 1) * N + t * LUT_TILE_ROWS);
+            }
+        for (; m < M; m++) {
             const lut_act_view a = lut_act_at(c.work + m * ab, K);
-            c.k->lut_gemv(w->ttype, K, wd + t * tile_bytes, a.tables, a.tscale, a.xsum, y + m * N + t * LUT_TILE_ROWS);
+            c.k->lut_gemv(w->ttype, K, tile, a.tables, a.tscale, a.xsum, y + m * N + t * LUT_TILE_ROWS);
         }
     }
 }

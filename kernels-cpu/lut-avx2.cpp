@@ -56,8 +56,8 @@ void lut_prep_avx2(int64_t K, const float *x, int8_t *tables, float *tscale, flo
     }
 }
 
-template <int B, bool HAS_MIN>
-void gemv_tile(int64_t K, const uint8_t *tile, const int8_t *tables, const float *tscale, const float *xsum, float *y) {
+template <int B, bool HAS_MIN, int NT>
+void gemv_tile(int64_t K, const uint8_t *tile, const lut_act *acts, float *const *y) {
     constexpr size_t header = HAS_MIN ? 0 : (size_t)LUT_TILE_ROWS * 4;
     constexpr size_t group_bytes = (size_t)LUT_TILE_ROWS * lut_block_bytes(B, HAS_MIN);
     constexpr size_t codes_off = (size_t)LUT_TILE_ROWS * lut_scale_bytes(HAS_MIN);
@@ -66,73 +66,93 @@ void gemv_tile(int64_t K, const uint8_t *tile, const int8_t *tables, const float
     const __m256i m15 = _mm256_set1_epi8(15);
     const __m256i w01 = _mm256_set1_epi16(0x0201), w23 = _mm256_set1_epi16(0x0804); // plane weights
     const __m256i ws_e = _mm256_set1_epi16(1 << (B - 1)), ws_o = _mm256_set1_epi16((1 << (B - 1)) << 8);
-    __m256 P[4], Q[4];
-    for (int i = 0; i < 4; i++) P[i] = Q[i] = _mm256_setzero_ps();
+    __m256 P[NT][4], Q[NT][4];
+    for (int n = 0; n < NT; n++)
+        for (int i = 0; i < 4; i++) P[n][i] = Q[n][i] = _mm256_setzero_ps();
     const int64_t n_groups = K / LUT_GROUP;
     for (int64_t g = 0; g < n_groups; g++) {
         const uint8_t *grp = tile + header + (size_t)g * group_bytes;
         const uint8_t *codes = grp + codes_off;
-        const int8_t *tg = tables + g * (LUT_GROUP / 4) * LUT_TABLE_BYTES;
-        // rows 0-7, 8-15, 16-23, 24-31; lane 0 the even quads, lane 1 the odd ones
-        __m256i A0 = _mm256_setzero_si256(), A1 = A0, A2 = A0, A3 = A0;
+        // per token: rows 0-7, 8-15, 16-23, 24-31; lane 0 the even quads, lane 1 the odd ones
+        __m256i A[NT][4];
+        for (int n = 0; n < NT; n++)
+            for (int i = 0; i < 4; i++) A[n][i] = _mm256_setzero_si256();
 #pragma GCC unroll 2
         for (int v = 0; v < 8; v++) {
-            const __m256i T = _mm256_loadu_si256((const __m256i *)(tg + v * 2 * LUT_TABLE_BYTES));
+            __m256i T[NT];
+            for (int n = 0; n < NT; n++)
+                T[n] = _mm256_loadu_si256((const __m256i *)(acts[n].tables + (g * (LUT_GROUP / 4) + 2 * v) * LUT_TABLE_BYTES));
             const uint8_t *p = codes + (size_t)v * 32 * B;
             for (int u = 0; u < NP; u++) {
                 const __m256i wu = u == 0 ? w01 : w23;
-                const __m256i c0 = _mm256_loadu_si256((const __m256i *)(p + u * 64));
-                const __m256i c1 = _mm256_loadu_si256((const __m256i *)(p + u * 64 + 32));
-                A0 = _mm256_add_epi16(A0, _mm256_maddubs_epi16(wu, _mm256_shuffle_epi8(T, _mm256_and_si256(c0, m15))));
-                A1 = _mm256_add_epi16(A1, _mm256_maddubs_epi16(wu, _mm256_shuffle_epi8(T, _mm256_and_si256(_mm256_srli_epi16(c0, 4), m15))));
-                A2 = _mm256_add_epi16(A2, _mm256_maddubs_epi16(wu, _mm256_shuffle_epi8(T, _mm256_and_si256(c1, m15))));
-                A3 = _mm256_add_epi16(A3, _mm256_maddubs_epi16(wu, _mm256_shuffle_epi8(T, _mm256_and_si256(_mm256_srli_epi16(c1, 4), m15))));
+                for (int h = 0; h < 2; h++) {
+                    const __m256i c = _mm256_loadu_si256((const __m256i *)(p + u * 64 + h * 32));
+                    const __m256i lo = _mm256_and_si256(c, m15), hi = _mm256_and_si256(_mm256_srli_epi16(c, 4), m15);
+                    for (int n = 0; n < NT; n++) {
+                        A[n][2 * h] = _mm256_add_epi16(A[n][2 * h], _mm256_maddubs_epi16(wu, _mm256_shuffle_epi8(T[n], lo)));
+                        A[n][2 * h + 1] = _mm256_add_epi16(A[n][2 * h + 1], _mm256_maddubs_epi16(wu, _mm256_shuffle_epi8(T[n], hi)));
+                    }
+                }
             }
             if (B & 1) {
                 const __m256i c = _mm256_loadu_si256((const __m256i *)(p + NP * 64));
-                const __m256i lo = _mm256_shuffle_epi8(T, _mm256_and_si256(c, m15));
-                const __m256i hi = _mm256_shuffle_epi8(T, _mm256_and_si256(_mm256_srli_epi16(c, 4), m15));
-                A0 = _mm256_add_epi16(A0, _mm256_maddubs_epi16(ws_e, lo));
-                A1 = _mm256_add_epi16(A1, _mm256_maddubs_epi16(ws_o, lo));
-                A2 = _mm256_add_epi16(A2, _mm256_maddubs_epi16(ws_e, hi));
-                A3 = _mm256_add_epi16(A3, _mm256_maddubs_epi16(ws_o, hi));
+                const __m256i li = _mm256_and_si256(c, m15), hi_i = _mm256_and_si256(_mm256_srli_epi16(c, 4), m15);
+                for (int n = 0; n < NT; n++) {
+                    const __m256i lo = _mm256_shuffle_epi8(T[n], li), hi = _mm256_shuffle_epi8(T[n], hi_i);
+                    A[n][0] = _mm256_add_epi16(A[n][0], _mm256_maddubs_epi16(ws_e, lo));
+                    A[n][1] = _mm256_add_epi16(A[n][1], _mm256_maddubs_epi16(ws_o, lo));
+                    A[n][2] = _mm256_add_epi16(A[n][2], _mm256_maddubs_epi16(ws_e, hi));
+                    A[n][3] = _mm256_add_epi16(A[n][3], _mm256_maddubs_epi16(ws_o, hi));
+                }
             }
         }
-        const __m256 ts = _mm256_set1_ps(tscale[g]), cx = _mm256_set1_ps(c2 * xsum[g]);
-        const __m256i A[4] = {A0, A1, A2, A3};
         for (int i = 0; i < 4; i++) {
-            const __m128i a16 = _mm_add_epi16(_mm256_castsi256_si128(A[i]), _mm256_extracti128_si256(A[i], 1));
-            const __m256 acc = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(a16));
+            __m256 d, m;
             if (HAS_MIN) {
                 const fp16_t *dm = (const fp16_t *)grp;
-                const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dm + 8 * i)));
-                const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dm + LUT_TILE_ROWS + 8 * i)));
-                P[i] = _mm256_fmadd_ps(d, _mm256_fmadd_ps(ts, acc, cx), P[i]);
-                Q[i] = _mm256_fmadd_ps(m, _mm256_set1_ps(xsum[g]), Q[i]);
+                d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dm + 8 * i)));
+                m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dm + LUT_TILE_ROWS + 8 * i)));
             } else {
-                const __m256 s = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(grp + 8 * i))));
-                P[i] = _mm256_fmadd_ps(s, _mm256_fmadd_ps(ts, acc, cx), P[i]);
+                d = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(grp + 8 * i))));
+            }
+            for (int n = 0; n < NT; n++) {
+                const __m128i a16 = _mm_add_epi16(_mm256_castsi256_si128(A[n][i]), _mm256_extracti128_si256(A[n][i], 1));
+                const __m256 acc = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(a16));
+                const __m256 ts = _mm256_set1_ps(acts[n].tscale[g]), cx = _mm256_set1_ps(c2 * acts[n].xsum[g]);
+                P[n][i] = _mm256_fmadd_ps(d, _mm256_fmadd_ps(ts, acc, cx), P[n][i]);
+                if (HAS_MIN) Q[n][i] = _mm256_fmadd_ps(m, _mm256_set1_ps(acts[n].xsum[g]), Q[n][i]);
             }
         }
     }
     const __m256 half = _mm256_set1_ps(0.5f);
-    for (int i = 0; i < 4; i++) {
-        const __m256 r = HAS_MIN ? _mm256_fmadd_ps(half, P[i], Q[i])
-                                 : _mm256_mul_ps(_mm256_mul_ps(half, _mm256_loadu_ps((const float *)tile + 8 * i)), P[i]);
-        _mm256_storeu_ps(y + 8 * i, r);
+    for (int n = 0; n < NT; n++)
+        for (int i = 0; i < 4; i++) {
+            const __m256 r = HAS_MIN ? _mm256_fmadd_ps(half, P[n][i], Q[n][i])
+                                     : _mm256_mul_ps(_mm256_mul_ps(half, _mm256_loadu_ps((const float *)tile + 8 * i)), P[n][i]);
+            _mm256_storeu_ps(y[n] + 8 * i, r);
+        }
+}
+
+template <int NT> void gemv_dispatch(type t, int64_t K, const uint8_t *tile, const lut_act *a, float *const *y) {
+    switch (t) {
+    case type::tl1: return gemv_tile<1, true, NT>(K, tile, a, y);
+    case type::tl2: return gemv_tile<2, true, NT>(K, tile, a, y);
+    case type::tl3: return gemv_tile<3, true, NT>(K, tile, a, y);
+    case type::tl4: return gemv_tile<4, true, NT>(K, tile, a, y);
+    case type::tlt: return gemv_tile<2, false, NT>(K, tile, a, y);
+    default: return;
     }
 }
 
 void lut_gemv_avx2(type t, int64_t K, const uint8_t *tile, const int8_t *tables, const float *tscale, const float *xsum,
                    float *y) {
-    switch (t) {
-    case type::tl1: return gemv_tile<1, true>(K, tile, tables, tscale, xsum, y);
-    case type::tl2: return gemv_tile<2, true>(K, tile, tables, tscale, xsum, y);
-    case type::tl3: return gemv_tile<3, true>(K, tile, tables, tscale, xsum, y);
-    case type::tl4: return gemv_tile<4, true>(K, tile, tables, tscale, xsum, y);
-    case type::tlt: return gemv_tile<2, false>(K, tile, tables, tscale, xsum, y);
-    default: return;
-    }
+    const lut_act a{tables, tscale, xsum};
+    gemv_dispatch<1>(t, K, tile, &a, &y);
+}
+
+void lut_gemv2_avx2(type t, int64_t K, const uint8_t *tile, const lut_act *acts, float *y0, float *y1) {
+    float *y[2] = {y0, y1};
+    gemv_dispatch<2>(t, K, tile, acts, y);
 }
 
 } // namespace
@@ -140,6 +160,7 @@ void lut_gemv_avx2(type t, int64_t K, const uint8_t *tile, const int8_t *tables,
 void kernels_add_lut_avx2(isa_kernels *t) {
     t->lut_prep = lut_prep_avx2;
     t->lut_gemv = lut_gemv_avx2;
+    t->lut_gemv2 = lut_gemv2_avx2;
 }
 
 } // namespace tern

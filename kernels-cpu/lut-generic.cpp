@@ -71,6 +71,7 @@ void lut_gemv_generic(type t, int64_t K, const uint8_t *tile, const int8_t *tabl
 void kernels_add_lut_generic(isa_kernels *t) {
     t->lut_prep = lut_prep_generic;
     t->lut_gemv = lut_gemv_generic;
+    t->lut_gemv2 = nullptr;
 }
 
 } // namespace tern

@@ -175,7 +175,9 @@ isa_kernels make() {
     }
     // Formats without AVX-512 kernels yet (q5_*, K-quants, ternary) run the AVX2 ones.
     const isa_kernels *base = kernels_avx2_unchecked();
-    return kernels_make("avx512", e, base ? base : kernels_generic());
+    isa_kernels t = kernels_make("avx512", e, base ? base : kernels_generic());
+    kernels_add_lut_avx512(&t);
+    return t;
 }
 
 } // namespace

@@ -37,10 +37,19 @@ using lut_prep_fn = void (*)(int64_t K, const float *x, int8_t *tables, float *t
 using lut_gemv_fn = void (*)(type t, int64_t K, const uint8_t *tile, const int8_t *tables, const float *tscale,
                              const float *xsum, float *y);
 
+// The same for two prepared activation rows at once (prefill): each code is decoded once and
+// looked up in both rows' tables. y0, y1: 32 outputs each.
+struct lut_act {
+    const int8_t *tables;
+    const float *tscale, *xsum;
+};
+using lut_gemv2_fn = void (*)(type t, int64_t K, const uint8_t *tile, const lut_act *acts, float *y0, float *y1);
+
 struct isa_kernels {
     const char *isa;
     lut_prep_fn lut_prep;
     lut_gemv_fn lut_gemv;
+    lut_gemv2_fn lut_gemv2; // null: two lut_gemv calls
     gemm_panel_fn gemm_panel; // null: batches use the dot kernels
     gemm_pack_fn gemm_pack;   // set with gemm_panel
     vec_dot_fn dot[(int)type::count_];
@@ -76,6 +85,7 @@ void kernels_add_avx2_k(isa_kernels *t);   // no-op when not built
 void kernels_add_avx512_k(isa_kernels *t); // no-op when not built
 void kernels_add_lut_generic(isa_kernels *t);
 void kernels_add_lut_avx2(isa_kernels *t); // no-op when not built
+void kernels_add_lut_avx512(isa_kernels *t); // needs the AVX2 LUT entries in t; no-op when not built
 void kernels_add_lut_neon(isa_kernels *t); // no-op when not built
 
 } // namespace tern

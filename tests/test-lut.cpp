@@ -207,6 +207,22 @@ TEST_CASE("lut_gemv: every ISA matches the scalar reference") {
                     for (int r = 0; r < 32; r++)
                         REQUIRE_MESSAGE(std::fabs(y1[r] - y0[r]) <= 1e-5 * mag[r] + 1e-6, k->isa, " ",
                                         std::string(type_name(t)), " K=", K, " r=", r);
+                    if (k->lut_gemv2) { // the two-token kernel: this row twice, once next to a zero row
+                        std::vector<float> z(K, 0.0f), ya(32), yb(32);
+                        std::vector<int8_t> tz(K * 4);
+                        std::vector<float> tsz(K / 64), xsz(K / 64);
+                        lut_prep_generic(K, z.data(), tz.data(), tsz.data(), xsz.data());
+                        const lut_act acts[2] = {{tab.data(), ts.data(), xs.data()}, {tz.data(), tsz.data(), xsz.data()}};
+                        k->lut_gemv2(t, K, tp, acts, ya.data(), yb.data());
+                        for (int r = 0; r < 32; r++) {
+                            REQUIRE_MESSAGE(std::fabs(ya[r] - y0[r]) <= 1e-5 * mag[r] + 1e-6, k->isa, " gemv2 ",
+                                            std::string(type_name(t)), " K=", K, " r=", r);
+                            REQUIRE(std::fabs(yb[r]) <= 1e-6);
+                        }
+                        const lut_act swapped[2] = {acts[1], acts[0]};
+                        k->lut_gemv2(t, K, tp, swapped, yb.data(), ya.data());
+                        for (int r = 0; r < 32; r++) REQUIRE(std::fabs(ya[r] - y0[r]) <= 1e-5 * mag[r] + 1e-6);
+                    }
                 }
             }
         }
@@ -214,7 +230,7 @@ TEST_CASE("lut_gemv: every ISA matches the scalar reference") {
 
 TEST_CASE("mul_mat with LUT weights: GEMV and batches on 1-3 threads (the GEMM path when TERN_GEMM=1)") {
     for (type t : k_lut_types)
-        for (auto shape : {std::array<int64_t, 3>{64, 32, 1}, {192, 96, 3}, {256, 64, 9}}) {
+        for (auto shape : {std::array<int64_t, 3>{64, 32, 1}, {192, 96, 3}, {256, 64, 9}, {128, 32, 4}}) {
             const int64_t K = shape[0], N = shape[1], M = shape[2];
             const auto wf = gaussian(K * N, 31), xf = gaussian(K * M, 32);
             auto wq = quantize(t, wf, K, N);
