@@ -3,13 +3,17 @@
 // float product (within the int8 tables' rounding bound), and the matmul op on 1-3 threads.
 #include "test-util.h"
 
+#include "ggml/gguf.h"
 #include "ggml/plan.h"
 #include "ggml/quant-ref.h"
 #include "kernels-cpu/cpu-backend.h"
 #include "kernels-cpu/cpu-ops.h"
 #include "kernels-cpu/lut.h"
 
+#include "tern.h"
+
 #include <cmath>
+#include <memory>
 #include <cstring>
 #include <random>
 
@@ -271,5 +275,40 @@ TEST_CASE("mul_mat with LUT weights: GEMV and batches on 1-3 threads (the GEMM p
                     }
                 }
         }
+}
+}
+
+TEST_SUITE("lut") {
+
+TEST_CASE("TQ2_0 and TQ1_0 ternary weights convert to tlt without loss") {
+    const std::string src = test_util::model_path("bitnet-tiny-tq2_0.gguf");
+    SKIP_IF_MISSING(src);
+    const std::string tq1 = test_util::temp_path("bt-tq1.gguf"), tlt = test_util::temp_path("bt-tlt.gguf");
+    REQUIRE(tern_model_quantize(src.c_str(), tq1.c_str(), "TQ1_0", 2, nullptr, nullptr) == TERN_OK);
+    REQUIRE(tern_model_quantize(tq1.c_str(), tlt.c_str(), "TLT", 2, nullptr, nullptr) == TERN_OK);
+    std::unique_ptr<gguf_file> a, b;
+    REQUIRE(gguf_file::open(src, &a).is_ok());
+    REQUIRE(gguf_file::open(tlt, &b).is_ok());
+    int converted = 0;
+    for (const auto &ta : a->tensors) {
+        const gguf_tensor_info *tb = b->find_tensor(ta.name);
+        REQUIRE(tb);
+        if (ta.ttype != type::tq2_0) continue;
+        CHECK(tb->ttype == type::tlt);
+        const int64_t K = ta.ne[0], N = ta.ne[1];
+        std::vector<float> fa(K * 32), fb(K * 32);
+        double worst = 0;
+        for (int64_t r = 0; r < N; r += 32) {
+            rows_to_float(ta.ttype, a->tensor_data(ta), K, r, 32, fa.data());
+            rows_to_float(tb->ttype, b->tensor_data(*tb), K, r, 32, fb.data());
+            for (int64_t i = 0; i < K * 32; i++)
+                worst = std::max(worst, std::fabs((double)fb[i] - fa[i]) / std::max(1e-30, (double)std::fabs(fa[i])));
+        }
+        CHECK_MESSAGE(worst <= 1e-6, ta.name, " worst relative error ", worst);
+        converted++;
+    }
+    CHECK(converted == 28);
+    std::remove(tq1.c_str());
+    std::remove(tlt.c_str());
 }
 }

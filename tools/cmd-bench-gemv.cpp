@@ -1,7 +1,8 @@
 // cmd-bench-gemv.cpp — `tern bench-gemv`: kernel-level matrix-vector timing, one weight matrix
 // [K, N] per type times one activation column, through the CPU backend's mul_mat (activation
 // conversion included, as in decode). Median over -r runs per thread count; prints µs, weight
-// bits per element and the weight bytes streamed per second, as a table or JSON lines. A developer
+// bits per element and the weight bytes streamed per second, as a table or JSON lines. By default
+// runs rotate over copies of the matrix (1 GiB in all), so the weights come from DRAM as in decode. A developer
 // tool: it drives ggml/ and kernels-cpu/ directly rather than the C API.
 #include "commands.h"
 
@@ -24,6 +25,7 @@ struct gemv_opts {
     int64_t K = 4096, N = 4096;
     std::string types = "f16,q8_0,q4_0,q4_k,q3_k,q2_k,tq2_0,tq1_0,tl4,tl3,tl2,tl1,tlt", threads = "1,2";
     int reps = 30;
+    double cold_mib = 1024; // rotate over copies of the matrix totalling this much (0: one copy, cache-hot)
     bool json = false;
 };
 
@@ -45,6 +47,10 @@ runner add_bench_gemv(CLI::App &app) {
     c->add_option("--types", o->types, "comma-separated weight types")->capture_default_str();
     c->add_option("-t,--threads", o->threads, "comma-separated thread counts")->capture_default_str();
     c->add_option("-r,--reps", o->reps, "timed runs per case (median reported)")->capture_default_str();
+    c->add_option("--cold-mib", o->cold_mib,
+                  "rotate over copies of the weights totalling this many MiB, so each run streams from DRAM "
+                  "(0: one copy, which may stay in the last-level cache)")
+        ->capture_default_str();
     c->add_flag("--json", o->json, "one JSON object per line");
     return [o] {
         using namespace tern;
@@ -75,6 +81,11 @@ runner add_bench_gemv(CLI::App &app) {
             for (int64_t ch = 0; ch < n_chunks; ch++)
                 rows_from_float(t, wf.data() + ch * chunk * o->K, wq.data(), o->K, ch * chunk,
                                 std::min(chunk, o->N - ch * chunk));
+            // Copies, each a separate allocation, so consecutive runs never find the weights in cache.
+            const size_t n_copies = o->cold_mib > 0 ? std::max<size_t>(1, (size_t)(o->cold_mib * 1048576.0 / (double)wq.size())) : 1;
+            std::vector<std::vector<uint8_t>> copies(n_copies - 1, wq);
+            std::vector<uint8_t *> ptrs{wq.data()};
+            for (auto &cp : copies) ptrs.push_back(cp.data());
             graph g;
             tensor *w = g.new_tensor_2d(t, o->K, o->N, "w");
             tensor *x = g.new_tensor_2d(type::f32, o->K, 1, "x");
@@ -91,6 +102,7 @@ runner add_bench_gemv(CLI::App &app) {
                 for (int i = 0; i < 3; i++) cpu_compute(g.nodes(), opt, k); // warm up
                 std::vector<double> us;
                 for (int i = 0; i < o->reps; i++) {
+                    w->data = ptrs[(size_t)i % ptrs.size()];
                     const auto t0 = std::chrono::steady_clock::now();
                     cpu_compute(g.nodes(), opt, k);
                     us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
