@@ -102,23 +102,18 @@ tensor *graph::rope(tensor *x, tensor *pos, int n_rot, float base, int mode) {
     return t;
 }
 
-tensor *graph::silu_mul(tensor *gate, tensor *up) {
+tensor *graph::gated(op o, tensor *gate, tensor *up) {
     assert(tensor_nelements(gate) == tensor_nelements(up));
-    tensor *t = new_node(op::silu_mul, type::f32, 4, gate->ne);
+    tensor *t = new_node(o, type::f32, 4, gate->ne);
     t->src[0] = gate;
     t->src[1] = up;
     return t;
 }
-
-tensor *graph::relu2_mul(tensor *gate, tensor *up) {
-    assert(tensor_nelements(gate) == tensor_nelements(up));
-    tensor *t = new_node(op::relu2_mul, type::f32, 4, gate->ne);
-    t->src[0] = gate;
-    t->src[1] = up;
-    return t;
-}
+tensor *graph::silu_mul(tensor *gate, tensor *up) { return gated(op::silu_mul, gate, up); }
+tensor *graph::relu2_mul(tensor *gate, tensor *up) { return gated(op::relu2_mul, gate, up); }
 
 tensor *graph::scale(tensor *x, float s) {
+    assert(tensor_is_contiguous(x) && x->ttype == type::f32);
     tensor *t = new_node(op::scale, type::f32, 4, x->ne);
     t->src[0] = x;
     t->fparams[0] = s;

@@ -93,6 +93,7 @@ class graph {
 
   private:
     tensor *new_node(op o, type ty, int n_dims, const int64_t *ne);
+    tensor *gated(op o, tensor *gate, tensor *up); // act(gate) * up
     std::deque<tensor> pool_;
     std::vector<tensor *> nodes_;
 };

@@ -178,16 +178,13 @@ template <class F> void elementwise2(const op_ctx &c, tensor *dst, F f) {
 }
 
 void op_scale(const op_ctx &c, tensor *dst) {
-    const tensor *x = dst->src[0];
-    const int64_t n = x->ne[0];
     const float s = dst->fparams[0];
+    const int64_t n = tensor_nelements(dst->src[0]);
     int64_t lo, hi;
-    split(tensor_nrows(x), c.ith, c.nth, &lo, &hi);
-    for (int64_t r = lo; r < hi; r++) {
-        const float *px = row_f32(x, r);
-        float *pd = row_f32(dst, r);
-        for (int64_t i = 0; i < n; i++) pd[i] = px[i] * s;
-    }
+    split(n, c.ith, c.nth, &lo, &hi); // contiguous f32: one flat range
+    const float *px = (const float *)dst->src[0]->data;
+    float *pd = (float *)dst->data;
+    for (int64_t i = lo; i < hi; i++) pd[i] = px[i] * s;
 }
 
 void op_rms_norm(const op_ctx &c, tensor *dst) {

@@ -43,6 +43,13 @@ status read_common_hparams(const gguf_file &f, const std::string &arch, hparams 
     return status::ok();
 }
 
+void load_embeddings(const hparams &hp, tensor_lookup &t, model_weights *w) {
+    w->tok_embd = t.get("token_embd.weight", {hp.n_embd, hp.n_vocab});
+    w->output_norm = t.get("output_norm.weight", {hp.n_embd});
+    w->output = t.get("output.weight", {hp.n_embd, hp.n_vocab}, false);
+    if (!w->output) w->output = w->tok_embd; // tied
+}
+
 tensor *build_norm(graph &g, tensor *x, tensor *w, float eps) { return g.mul(g.rms_norm(x, eps), w); }
 
 tensor *build_attn(graph &g, const hparams &hp, const layer_weights &lw, tensor *x, const graph_inputs &in, int il) {

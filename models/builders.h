@@ -9,6 +9,9 @@ namespace tern {
 // Reads `<arch>.*` keys common to llama-like models; validates them (positive, head dims agree).
 status read_common_hparams(const gguf_file &f, const std::string &arch, hparams *hp);
 
+// token_embd [E, V], output_norm [E] and output [E, V] (tied to token_embd when absent).
+void load_embeddings(const hparams &hp, tensor_lookup &t, model_weights *w);
+
 // x [E, M] -> rms_norm(x) * w
 tensor *build_norm(graph &g, tensor *x, tensor *w, float eps);
 

@@ -14,11 +14,8 @@ status llama_hparams(const gguf_file &f, hparams *hp) {
 }
 
 status llama_weights(const hparams &hp, tensor_lookup &t, model_weights *w) {
-    const int64_t E = hp.n_embd, V = hp.n_vocab, F = hp.n_ff, Q = hp.head_dim * hp.n_head, KV = hp.n_embd_kv();
-    w->tok_embd = t.get("token_embd.weight", {E, V});
-    w->output_norm = t.get("output_norm.weight", {E});
-    w->output = t.get("output.weight", {E, V}, false);
-    if (!w->output) w->output = w->tok_embd; // tied
+    const int64_t E = hp.n_embd, F = hp.n_ff, Q = hp.head_dim * hp.n_head, KV = hp.n_embd_kv();
+    load_embeddings(hp, t, w);
     w->layers.resize(hp.n_layer);
     for (int64_t il = 0; il < hp.n_layer; il++) {
         layer_weights &l = w->layers[il];
