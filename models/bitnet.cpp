@@ -32,23 +32,14 @@ float read_scale(tensor_lookup &t, const std::string &name) {
 }
 
 status bitnet_weights(const hparams &hp, tensor_lookup &t, model_weights *w) {
-    const int64_t E = hp.n_embd, F = hp.n_ff, Q = hp.head_dim * hp.n_head, KV = hp.n_embd_kv();
     load_embeddings(hp, t, w);
     w->layers.resize(hp.n_layer);
     for (int64_t il = 0; il < hp.n_layer && t.error.is_ok(); il++) {
         layer_weights &l = w->layers[il];
+        load_llama_block(hp, t, il, &l);
         const std::string p = "blk." + std::to_string(il) + ".";
-        l.attn_norm = t.get(p + "attn_norm.weight", {E});
-        l.wq = t.get(p + "attn_q.weight", {E, Q});
-        l.wk = t.get(p + "attn_k.weight", {E, KV});
-        l.wv = t.get(p + "attn_v.weight", {E, KV});
-        l.attn_sub_norm = t.get(p + "attn_sub_norm.weight", {Q});
-        l.wo = t.get(p + "attn_output.weight", {Q, E});
-        l.ffn_norm = t.get(p + "ffn_norm.weight", {E});
-        l.ffn_gate = t.get(p + "ffn_gate.weight", {E, F});
-        l.ffn_up = t.get(p + "ffn_up.weight", {E, F});
-        l.ffn_sub_norm = t.get(p + "ffn_sub_norm.weight", {F});
-        l.ffn_down = t.get(p + "ffn_down.weight", {F, E});
+        l.attn_sub_norm = t.get(p + "attn_sub_norm.weight", {hp.head_dim * hp.n_head});
+        l.ffn_sub_norm = t.get(p + "ffn_sub_norm.weight", {hp.n_ff});
         if (!t.error.is_ok()) break;
         l.wq_scale = read_scale(t, p + "attn_q.scale");
         l.wk_scale = read_scale(t, p + "attn_k.scale");

@@ -50,6 +50,20 @@ void load_embeddings(const hparams &hp, tensor_lookup &t, model_weights *w) {
     if (!w->output) w->output = w->tok_embd; // tied
 }
 
+void load_llama_block(const hparams &hp, tensor_lookup &t, int64_t il, layer_weights *l) {
+    const int64_t E = hp.n_embd, F = hp.n_ff, Q = hp.head_dim * hp.n_head, KV = hp.n_embd_kv();
+    const std::string p = "blk." + std::to_string(il) + ".";
+    l->attn_norm = t.get(p + "attn_norm.weight", {E});
+    l->wq = t.get(p + "attn_q.weight", {E, Q});
+    l->wk = t.get(p + "attn_k.weight", {E, KV});
+    l->wv = t.get(p + "attn_v.weight", {E, KV});
+    l->wo = t.get(p + "attn_output.weight", {Q, E});
+    l->ffn_norm = t.get(p + "ffn_norm.weight", {E});
+    l->ffn_gate = t.get(p + "ffn_gate.weight", {E, F});
+    l->ffn_up = t.get(p + "ffn_up.weight", {E, F});
+    l->ffn_down = t.get(p + "ffn_down.weight", {F, E});
+}
+
 tensor *build_norm(graph &g, tensor *x, tensor *w, float eps) { return g.mul(g.rms_norm(x, eps), w); }
 
 tensor *build_attn(graph &g, const hparams &hp, const layer_weights &lw, tensor *x, const graph_inputs &in, int il) {

@@ -12,6 +12,9 @@ status read_common_hparams(const gguf_file &f, const std::string &arch, hparams 
 // token_embd [E, V], output_norm [E] and output [E, V] (tied to token_embd when absent).
 void load_embeddings(const hparams &hp, tensor_lookup &t, model_weights *w);
 
+// The llama block's tensors of layer il: attn_norm, attn_q/k/v/output, ffn_norm, ffn_gate/up/down.
+void load_llama_block(const hparams &hp, tensor_lookup &t, int64_t il, layer_weights *l);
+
 // x [E, M] -> rms_norm(x) * w
 tensor *build_norm(graph &g, tensor *x, tensor *w, float eps);
 

@@ -14,22 +14,9 @@ status llama_hparams(const gguf_file &f, hparams *hp) {
 }
 
 status llama_weights(const hparams &hp, tensor_lookup &t, model_weights *w) {
-    const int64_t E = hp.n_embd, F = hp.n_ff, Q = hp.head_dim * hp.n_head, KV = hp.n_embd_kv();
     load_embeddings(hp, t, w);
     w->layers.resize(hp.n_layer);
-    for (int64_t il = 0; il < hp.n_layer; il++) {
-        layer_weights &l = w->layers[il];
-        const std::string p = "blk." + std::to_string(il) + ".";
-        l.attn_norm = t.get(p + "attn_norm.weight", {E});
-        l.wq = t.get(p + "attn_q.weight", {E, Q});
-        l.wk = t.get(p + "attn_k.weight", {E, KV});
-        l.wv = t.get(p + "attn_v.weight", {E, KV});
-        l.wo = t.get(p + "attn_output.weight", {Q, E});
-        l.ffn_norm = t.get(p + "ffn_norm.weight", {E});
-        l.ffn_gate = t.get(p + "ffn_gate.weight", {E, F});
-        l.ffn_up = t.get(p + "ffn_up.weight", {E, F});
-        l.ffn_down = t.get(p + "ffn_down.weight", {F, E});
-    }
+    for (int64_t il = 0; il < hp.n_layer; il++) load_llama_block(hp, t, il, &w->layers[il]);
     return t.error;
 }
 
