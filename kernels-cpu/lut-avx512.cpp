@@ -30,6 +30,7 @@ void gemv_tile(int64_t K, const uint8_t *tile, const lut_act *acts, float *const
     for (int64_t g = 0; g < K / LUT_GROUP; g++) {
         const uint8_t *grp = tile + header + (size_t)g * group_bytes;
         const uint8_t *codes = grp + codes_off;
+        for (size_t off = 0; off < group_bytes; off += 64) _mm_prefetch((const char *)grp + 4 * group_bytes + off, _MM_HINT_T0);
         // per token: low nibbles (rows 0-7 | 16-23), high nibbles (rows 8-15 | 24-31); in each
         // 256-bit half, lane 0 the even quads and lane 1 the odd ones
         __m512i L[NT], H[NT];

@@ -33,6 +33,7 @@ void gemv_tile(int64_t K, const uint8_t *tile, const int8_t *tables, const float
     for (int64_t g = 0; g < K / LUT_GROUP; g++) {
         const uint8_t *grp = tile + header + (size_t)g * group_bytes;
         const uint8_t *codes = grp + codes_off;
+        for (size_t off = 0; off < group_bytes; off += 64) __builtin_prefetch(grp + 4 * group_bytes + off); // see lut-avx2.cpp
         const int8_t *tg = tables + g * (LUT_GROUP / 4) * LUT_TABLE_BYTES;
         int16x8_t A0[4], A1[4], S[4]; // pair (0,1), pair (2,3), lone plane; rows 8i..8i+7
         for (int i = 0; i < 4; i++) A0[i] = A1[i] = S[i] = vdupq_n_s16(0);
