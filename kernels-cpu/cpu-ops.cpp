@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace tern {
 
@@ -204,27 +205,33 @@ void op_rms_norm(const op_ctx &c, tensor *dst) {
 }
 
 // mode 0: rotate pairs (x[2i], x[2i+1]) (llama); mode 2: pairs (x[i], x[i + n_rot/2]) (NEOX).
+// The angles depend on the position and the pair only: computed once per token for all heads.
 void op_rope(const op_ctx &c, tensor *dst) {
     const tensor *x = dst->src[0], *pos = dst->src[1];
     const int64_t D = x->ne[0], H = x->ne[1], M = x->ne[2];
     const int n_rot = dst->iparams[0], mode = dst->iparams[1];
     const double base = dst->fparams[0];
+    std::vector<float> cs(n_rot / 2), sn(n_rot / 2);
     int64_t lo, hi;
-    split(H * M, c.ith, c.nth, &lo, &hi);
-    for (int64_t r = lo; r < hi; r++) {
-        const int64_t m = r / H, h = r % H;
-        const float *px = (const float *)((const uint8_t *)x->data + h * x->nb[1] + m * x->nb[2]);
-        float *pd = (float *)((uint8_t *)dst->data + h * dst->nb[1] + m * dst->nb[2]);
+    split(M, c.ith, c.nth, &lo, &hi);
+    for (int64_t m = lo; m < hi; m++) {
         const double p = ((const int32_t *)pos->data)[m];
         for (int i = 0; i < n_rot / 2; i++) {
             const double theta = p * std::pow(base, -2.0 * i / n_rot);
-            const float cs = (float)std::cos(theta), sn = (float)std::sin(theta);
-            const int i0 = mode == 2 ? i : 2 * i, i1 = mode == 2 ? i + n_rot / 2 : 2 * i + 1;
-            const float a = px[i0], b = px[i1];
-            pd[i0] = a * cs - b * sn;
-            pd[i1] = a * sn + b * cs;
+            cs[i] = (float)std::cos(theta);
+            sn[i] = (float)std::sin(theta);
         }
-        for (int64_t i = n_rot; i < D; i++) pd[i] = px[i];
+        for (int64_t h = 0; h < H; h++) {
+            const float *px = (const float *)((const uint8_t *)x->data + h * x->nb[1] + m * x->nb[2]);
+            float *pd = (float *)((uint8_t *)dst->data + h * dst->nb[1] + m * dst->nb[2]);
+            for (int i = 0; i < n_rot / 2; i++) {
+                const int i0 = mode == 2 ? i : 2 * i, i1 = mode == 2 ? i + n_rot / 2 : 2 * i + 1;
+                const float a = px[i0], b = px[i1];
+                pd[i0] = a * cs[i] - b * sn[i];
+                pd[i1] = a * sn[i] + b * cs[i];
+            }
+            for (int64_t i = n_rot; i < D; i++) pd[i] = px[i];
+        }
     }
 }
 
