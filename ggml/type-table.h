@@ -58,6 +58,9 @@ bool type_from_name(const char *name, type *out);
 // this is a tile's bytes divided by its rows (a tensor's size is still rows * row_size).
 size_t row_size(type t, int64_t n);
 
+// tern's row-tiled lookup-table weight types (tl1..tl4, tlt; blocks.h).
+inline bool type_is_lut(type t) { return t >= type::tl1 && t <= type::tlt; }
+
 // Whether values of type t can be converted to f32 (plain or row-tiled).
 bool type_can_dequantize(type t);
 // Rows [r0, r0 + n) of a 2-D tensor's data (rows of K elements of type t) to f32, dst[n][K];

@@ -82,7 +82,7 @@ void mul_mat_lut(const op_ctx &c, tensor *dst) {
     int64_t lo, hi;
     split(M, c.ith, c.nth, &lo, &hi);
     for (int64_t m = lo; m < hi; m++) {
-        const lut_act_view a = lut_act_at(c.work + m * ab, K);
+        const lut_act_slot a = lut_act_at(c.work + m * ab, K);
         c.k->lut_prep(K, row_f32(x, m), a.tables, a.tscale, a.xsum);
     }
     barrier();
@@ -95,12 +95,11 @@ void mul_mat_lut(const op_ctx &c, tensor *dst) {
         int64_t m = 0;
         if (c.k->lut_gemv2) // two tokens per pass: each code decoded once
             for (; m + 2 <= M; m += 2) {
-                const lut_act_view a0 = lut_act_at(c.work + m * ab, K), a1 = lut_act_at(c.work + (m + 1) * ab, K);
-                const lut_act acts[2] = {{a0.tables, a0.tscale, a0.xsum}, {a1.tables, a1.tscale, a1.xsum}};
+                const lut_act acts[2] = {lut_act_at(c.work + m * ab, K).in(), lut_act_at(c.work + (m + 1) * ab, K).in()};
                 c.k->lut_gemv2(w->ttype, K, tile, acts, y + m * N + t * LUT_TILE_ROWS, y + (m + 1) * N + t * LUT_TILE_ROWS);
             }
         for (; m < M; m++) {
-            const lut_act_view a = lut_act_at(c.work + m * ab, K);
+            const lut_act a = lut_act_at(c.work + m * ab, K).in();
             c.k->lut_gemv(w->ttype, K, tile, a.tables, a.tscale, a.xsum, y + m * N + t * LUT_TILE_ROWS);
         }
     }

@@ -19,13 +19,13 @@
 
 #include "ggml/blocks.h"
 #include "ggml/type-table.h"
+#include "vec-dot.h"
 
 #include <cstddef>
 #include <cstdint>
 
 namespace tern {
 
-inline bool type_is_lut(type t) { return t >= type::tl1 && t <= type::tlt; }
 inline int lut_bits(type t) { return t == type::tlt ? 2 : (int)t - (int)type::tl1 + 1; }
 
 // Scratch for one prepared activation row of K columns: tables (16 bytes per quad, K * 4 bytes),
@@ -34,11 +34,13 @@ constexpr int LUT_TABLE_BYTES = 16;
 inline size_t lut_act_bytes(int64_t K) {
     return ((size_t)K * 4 + (size_t)(K / LUT_GROUP) * 2 * sizeof(float) + 63) / 64 * 64;
 }
-struct lut_act_view {
+// Where row m's prepared activation lives in a scratch of lut_act_bytes(K)-sized slots.
+struct lut_act_slot {
     int8_t *tables;
     float *tscale, *xsum;
+    lut_act in() const { return {tables, tscale, xsum}; }
 };
-inline lut_act_view lut_act_at(uint8_t *base, int64_t K) {
+inline lut_act_slot lut_act_at(uint8_t *base, int64_t K) {
     float *f = (float *)(base + (size_t)K * 4);
     return {(int8_t *)base, f, f + K / LUT_GROUP};
 }

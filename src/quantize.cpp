@@ -38,7 +38,6 @@ const recipe_row k_recipes[] = {
     {"TL4", type::tl4, 'S', 131},   {"TLT", type::tlt, 'S', 132},
 };
 
-bool is_lut(type t) { return t >= type::tl1 && t <= type::tlt; }
 
 bool ends_with(const std::string &s, const char *suffix) {
     const size_t n = std::strlen(suffix);
@@ -99,9 +98,9 @@ type quant_choose_type(const quant_recipe &r, const std::string &name, const int
     const bool is_embd = name == "token_embd.weight";
     const bool low_bit = t == type::q2_k || t == type::q3_k || t == type::q4_k || t == type::q5_k ||
                          t == type::tq1_0 || t == type::tq2_0 || t == type::q4_0 || t == type::q4_1 ||
-                         t == type::q5_0 || t == type::q5_1 || is_lut(t);
+                         t == type::q5_0 || t == type::q5_1 || type_is_lut(t);
     if (low_bit && is_output) t = type::q6_k;                    // the logits are sensitive: keep 6 bits
-    else if (is_lut(t) && is_embd) t = fallback_for(t);         // rows are looked up one at a time: no tiles
+    else if (type_is_lut(t) && is_embd) t = fallback_for(t);         // rows are looked up one at a time: no tiles
     else if (low_bit && is_embd && r.mix == 'M') t = type::q6_k; // _M keeps the embedding table too
     else if (r.mix == 'M' && layer >= 0) {
         // _M: value projections, and the FFN down projections of the first and last eighth and

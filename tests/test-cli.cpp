@@ -13,9 +13,10 @@ struct result {
     int code;
     std::string out; // stdout + stderr
 };
-result sh(const std::string &args) {
+// Runs the tern binary with args; env: "NAME=value ..." set for that run only.
+result sh(const std::string &args, const std::string &env = "") {
     const char *bin = std::getenv("TERN_BIN"); // a relocated build (e.g. on another machine) names its binary
-    const std::string cmd = std::string(bin && *bin ? bin : TERN_BIN) + " " + args + " 2>&1";
+    const std::string cmd = (env.empty() ? "" : env + " ") + std::string(bin && *bin ? bin : TERN_BIN) + " " + args + " 2>&1";
     FILE *p = popen(cmd.c_str(), "r");
     REQUIRE(p);
     std::string out;
@@ -163,17 +164,7 @@ TEST_CASE("LUT types end to end: quantize, run -v names the LUT kernels, whole-m
     // activations downstream (the golden README sees 4e-2 logit moves from 1e-7 changes), so the
     // tolerance is 2e-3 of the perplexity (measured: 8e-4 for stories260K tl4, 3e-5 for bitnet tlt).
     auto ppl_env = [&](const std::string &env, const std::string &m) {
-        const char *bin = std::getenv("TERN_BIN");
-        const std::string cmd = env + " " + (bin && *bin ? bin : TERN_BIN) + " perplexity -m " + m + " -f " + text +
-                                " -c 128 -t 2 2>&1";
-        FILE *p = popen(cmd.c_str(), "r");
-        REQUIRE(p);
-        std::string out;
-        char buf[4096];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-        pclose(p);
-        return ppl_of(out);
+        return ppl_of(sh("perplexity -m " + m + " -f " + text + " -c 128 -t 2", env).out);
     };
     for (const std::string &m : {tl4, tlt}) {
         const double fast = ppl_env("TERN_GEMM=0", m), ref = ppl_env("TERN_GEMM=0 TERN_ISA=generic", m);
