@@ -15,7 +15,12 @@ cmake -S . -B build-arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -
 cmake --build build-arm64 -j "$jobs" --target tern-tests tern
 run() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$@"; }
 TERN_TEST_ONE_THREAD=1 run build-arm64/bin/tern-tests --test-suite=types,kernels,lut --force-colors=0
-out=$(run build-arm64/bin/tern run -m ../shared/models/stories260K.gguf -p "Once upon a time" -n 16 --temp 0 -t 1 2>&1)
-echo "$out" | tail -1
-grep -q "Once upon a time, there was a little girl named Lily" <<<"$out" || { echo "test-arm64.sh: generation differs"; exit 1; }
+model="${TERN_SHARED:-../shared}/models/stories260K.gguf"
+if [[ -f $model ]]; then
+    out=$(run build-arm64/bin/tern run -m "$model" -p "Once upon a time" -n 16 --temp 0 -t 1 2>&1)
+    echo "$out" | tail -1
+    grep -q "Once upon a time, there was a little girl named Lily" <<<"$out" || { echo "test-arm64.sh: generation differs"; exit 1; }
+else
+    echo "test-arm64.sh: SKIPPED the aarch64 generation check: $model is absent"
+fi
 echo "test-arm64.sh: aarch64 tests passed (qemu)"
