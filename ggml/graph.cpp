@@ -120,27 +120,29 @@ tensor *graph::scale(tensor *x, float s) {
     return t;
 }
 
-tensor *graph::kv_store(tensor *src, tensor *cache, int64_t pos0) {
-    assert(src->ne[0] == cache->ne[0] && pos0 + tensor_nrows(src) <= cache->ne[1]);
-    // The node aliases the cache: its "result" is the cache itself, so it needs no memory.
-    tensor *t = new_node(op::kv_store, cache->ttype, 4, cache->ne);
-    t->src[0] = src;
-    t->src[1] = cache;
-    t->view_src = cache;
-    t->iparams[0] = (int32_t)pos0;
+tensor *graph::kv_cache_leaf(kv_layer *layer) {
+    tensor *t = new_tensor_1d(type::i8, 1, "kv_cache");
+    t->data = layer;
     return t;
 }
 
-tensor *graph::attention(tensor *q, tensor *k_cache, tensor *v_cache, tensor *k_dep, tensor *v_dep,
-                         int n_head_kv, int64_t pos0, float scale) {
-    assert(q->ne[0] * n_head_kv == k_cache->ne[0] && q->ne[1] % n_head_kv == 0);
+tensor *graph::kv_store(tensor *k, tensor *v, tensor *cache) {
+    assert(k->ne[0] == v->ne[0] && tensor_nrows(k) == tensor_nrows(v) && k->ttype == type::f32 && v->ttype == type::f32);
+    // The node's "result" is the cache itself: it aliases the leaf and needs no memory.
+    tensor *t = new_node(op::kv_store, cache->ttype, 4, cache->ne);
+    t->src[0] = k;
+    t->src[1] = v;
+    t->src[2] = cache;
+    t->view_src = cache;
+    return t;
+}
+
+tensor *graph::attention(tensor *q, tensor *cache, tensor *stored, float scale) {
     const int64_t ne[2] = {q->ne[0] * q->ne[1], q->ne[2]};
     tensor *t = new_node(op::attention, type::f32, 2, ne);
     t->src[0] = q;
-    t->src[1] = k_dep ? k_dep : k_cache;
-    t->src[2] = v_dep ? v_dep : v_cache;
-    t->iparams[0] = n_head_kv;
-    t->iparams[1] = (int32_t)pos0;
+    t->src[1] = cache;
+    t->src[2] = stored; // orders the node after the store
     t->fparams[0] = scale;
     return t;
 }

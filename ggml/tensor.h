@@ -17,6 +17,8 @@
 
 namespace tern {
 
+struct kv_layer; // kv-layout.h
+
 enum class op : uint8_t {
     none,      // leaf: weight, input or cache
     view,      // reshape/row-slice of src[0]; no compute
@@ -29,8 +31,8 @@ enum class op : uint8_t {
     silu_mul,  // silu(src0) * src1, same shapes
     relu2_mul, // relu(src0)^2 * src1, same shapes (BitNet b1.58's squared-ReLU FFN)
     scale,     // src0 * fparams[0]
-    kv_store,  // copy src0 [C, M] f32 into rows pos0..pos0+M of cache src1 [C, n_ctx]; iparams[0] = pos0
-    attention, // src0 q [D, H, M], src1 k cache, src2 v cache [D*Hkv, n_ctx]; see iparams below
+    kv_store,  // append keys src0 and values src1 [D*Hkv, M] f32 to the KV cache src2 (kv-layout.h)
+    attention, // src0 q [D, H, M] over KV cache src1 (after kv_store src2) -> [D*H, M]; fparams[0] = scale
     count_,
 };
 const char *op_name(op o);
@@ -77,10 +79,13 @@ class graph {
     tensor *silu_mul(tensor *gate, tensor *up);
     tensor *relu2_mul(tensor *gate, tensor *up);
     tensor *scale(tensor *x, float s);
-    tensor *kv_store(tensor *src, tensor *cache, int64_t pos0);
-    // q [D, H, M]; caches [D*Hkv, n_ctx]; keys 0..pos0+i visible to token i; n_kv = pos0 + M.
-    tensor *attention(tensor *q, tensor *k_cache, tensor *v_cache, tensor *k_dep, tensor *v_dep,
-                      int n_head_kv, int64_t pos0, float scale);
+    // A layer's KV cache enters a graph as a leaf whose data is its kv_layer (kv-layout.h).
+    tensor *kv_cache_leaf(kv_layer *layer);
+    // Append the pass's keys and values [D*Hkv, M] (keys already rotated) to the cache.
+    tensor *kv_store(tensor *k, tensor *v, tensor *cache);
+    // Causal attention of q [D, H, M] (GQA: H a multiple of the cache's KV heads) over the cache's
+    // committed slots plus the pass's tokens up to each query's own; `stored` is the kv_store node.
+    tensor *attention(tensor *q, tensor *cache, tensor *stored, float scale);
     // Contiguous reshape (shares memory).
     tensor *reshape(tensor *x, int n_dims, const int64_t *ne);
     tensor *reshape_2d(tensor *x, int64_t ne0, int64_t ne1);

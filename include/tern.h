@@ -144,7 +144,32 @@ TERN_API tern_status tern_model_quantize(const char *in_path, const char *out_pa
 
 typedef struct tern_context tern_context;
 
-typedef enum tern_kv_type { TERN_KV_F16 = 0, TERN_KV_F32 = 1 } tern_kv_type;
+/* KV cache formats (docs/kv-cache.md). Bytes per token and KV head of size D, keys and values
+ * together: F32 8D, F16 4D, Q8_0 2.125D, Q4_0 1.125D, KIVI4 1.25D and KIVI2 0.75D (KIVI: keys
+ * quantized per channel over 32-token groups, values per token, fp16 scale and zero point).
+ * The KIVI formats keep the most recent kv_residual tokens in F16 until a whole group can be
+ * quantized. Formats other than F32/F16 need a head size that is a multiple of 32. */
+typedef enum tern_kv_type {
+    TERN_KV_F16 = 0,
+    TERN_KV_F32 = 1,
+    TERN_KV_Q8_0 = 2,
+    TERN_KV_Q4_0 = 3,
+    TERN_KV_KIVI4 = 4,
+    TERN_KV_KIVI2 = 5
+} tern_kv_type;
+
+/* Which tokens the KV cache keeps (per KV head, decided after every forward pass):
+ * ALL keeps every token (the context holds n_ctx tokens); WINDOW keeps kv_sinks first tokens and
+ * the most recent ones (StreamingLLM); H2O keeps the most recent kv_budget/2 and the older ones
+ * with the most accumulated attention; SNAPKV compresses each pass's cache to the tokens its last
+ * 32 queries attended to most. With a policy, generation never runs out of context: positions are
+ * renumbered when they would pass n_ctx. */
+typedef enum tern_kv_policy { TERN_KV_ALL = 0, TERN_KV_WINDOW = 1, TERN_KV_H2O = 2, TERN_KV_SNAPKV = 3 } tern_kv_policy;
+
+/* Parse "f16", "q8_0", "kivi2", ... / "all", "window", "h2o", "snapkv" (case-insensitive).
+ * Returns false (and leaves *out alone) for an unknown name. */
+TERN_API bool tern_kv_type_parse(const char *name, tern_kv_type *out);
+TERN_API bool tern_kv_policy_parse(const char *name, tern_kv_policy *out);
 
 /* Abort callback: return true to stop the current decode (checked between graph nodes). */
 typedef bool (*tern_abort_callback)(void *user_data);
@@ -153,7 +178,11 @@ typedef struct tern_context_params {
     uint32_t n_ctx;        /* context length in tokens; 0 = min(model's training context, 4096) */
     uint32_t n_batch;      /* max tokens per internal forward pass (default 512) */
     int32_t n_threads;     /* 0 = physical cores */
-    tern_kv_type kv_type;  /* KV cache element type (default F16) */
+    tern_kv_type kv_type;  /* KV cache format (default F16) */
+    tern_kv_policy kv_policy; /* default ALL */
+    int32_t kv_budget;     /* tokens kept per head with a policy; 0 = n_ctx / 2 */
+    int32_t kv_sinks;      /* WINDOW: first tokens always kept (default 4) */
+    int32_t kv_residual;   /* KIVI: recent tokens kept in F16, >= 32 (default 32) */
     tern_abort_callback abort_callback;
     void *abort_user_data;
 } tern_context_params;
@@ -187,6 +216,15 @@ typedef struct tern_perf {
     double t_gen_ms;    int32_t n_gen_tokens;    /* single-token decodes */
 } tern_perf;
 TERN_API tern_perf tern_context_perf(const tern_context *ctx);
+
+/* KV cache figures of a context. bytes_per_token: all layers, at n_tokens of context (the KIVI
+ * residual is spread over them); f16_bytes_per_token: the same for an F16 cache. */
+typedef struct tern_kv_stats {
+    double bytes_per_token, f16_bytes_per_token;
+    uint64_t bytes_allocated; /* the cache's memory, including slack for the largest pass */
+    int32_t n_cached;         /* tokens currently kept (per KV head) */
+} tern_kv_stats;
+TERN_API tern_kv_stats tern_context_kv_stats(const tern_context *ctx, int32_t n_tokens);
 TERN_API void tern_context_perf_reset(tern_context *ctx);
 
 /* ---- sampling -------------------------------------------------------------------------- */

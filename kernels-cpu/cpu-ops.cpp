@@ -234,59 +234,6 @@ void op_rope(const op_ctx &c, tensor *dst) {
     }
 }
 
-void op_kv_store(const op_ctx &c, tensor *dst) {
-    const tensor *src = dst->src[0], *cache = dst->src[1];
-    const int64_t pos0 = dst->iparams[0], n = src->ne[0];
-    int64_t lo, hi;
-    split(tensor_nrows(src), c.ith, c.nth, &lo, &hi);
-    for (int64_t r = lo; r < hi; r++) {
-        uint8_t *out = (uint8_t *)cache->data + (pos0 + r) * cache->nb[1];
-        type_get(cache->ttype)->from_float(row_f32(src, r), out, n);
-    }
-}
-
-// Causal attention of M query tokens (positions pos0..pos0+M-1) over cached keys 0..pos0+m.
-// One work item per (token, head); scores live in a per-thread slice of the work buffer.
-void op_attention(const op_ctx &c, tensor *dst) {
-    const tensor *q = dst->src[0];
-    const tensor *kc = dst->src[1]->view_src ? dst->src[1]->view_src : dst->src[1];
-    const tensor *vc = dst->src[2]->view_src ? dst->src[2]->view_src : dst->src[2];
-    const int64_t D = q->ne[0], H = q->ne[1], M = q->ne[2];
-    const int n_head_kv = dst->iparams[0];
-    const int64_t pos0 = dst->iparams[1];
-    const float scale = dst->fparams[0];
-    const int64_t group = H / n_head_kv;
-    const vec_dot_fn kdot = c.k->dot[(int)kc->ttype];
-    const axpy_fn vaxpy = c.k->axpy[(int)vc->ttype];
-    const size_t kelem = type_get(kc->ttype)->type_size, velem = type_get(vc->ttype)->type_size;
-    float *scores = (float *)c.work + (size_t)c.ith * (size_t)(pos0 + M);
-    int64_t lo, hi;
-    split(H * M, c.ith, c.nth, &lo, &hi);
-    for (int64_t r = lo; r < hi; r++) {
-        const int64_t m = r / H, h = r % H, kvh = h / group;
-        const float *qr = (const float *)((const uint8_t *)q->data + h * q->nb[1] + m * q->nb[2]);
-        const int64_t n_kv = pos0 + m + 1;
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < n_kv; j++) {
-            const uint8_t *kr = (const uint8_t *)kc->data + j * kc->nb[1] + kvh * D * kelem;
-            scores[j] = kdot(D, kr, qr) * scale;
-            mx = std::max(mx, scores[j]);
-        }
-        double sum = 0.0;
-        for (int64_t j = 0; j < n_kv; j++) {
-            scores[j] = std::exp(scores[j] - mx);
-            sum += scores[j];
-        }
-        const float inv = (float)(1.0 / sum);
-        float *out = (float *)((uint8_t *)dst->data + m * dst->nb[1]) + h * D;
-        std::fill(out, out + D, 0.0f);
-        for (int64_t j = 0; j < n_kv; j++) {
-            const uint8_t *vr = (const uint8_t *)vc->data + j * vc->nb[1] + kvh * D * velem;
-            vaxpy(D, scores[j] * inv, vr, out);
-        }
-    }
-}
-
 } // namespace
 
 // Prefill path per weight type, chosen by measurement (tern bench -p 64 -t 1, llama-1b shape,
@@ -327,7 +274,7 @@ size_t cpu_op_work_size(const tensor *node, int n_threads) {
         const size_t gemm = M >= GEMM_MIN_TOKENS ? gemm_scratch_bytes(K) * (size_t)n_threads : 0;
         return std::max(dot, gemm);
     }
-    case op::attention: return sizeof(float) * (size_t)n_threads * (size_t)(node->iparams[1] + node->src[0]->ne[2]);
+    case op::attention: return cpu_attention_work_size(node, n_threads);
     default: return 0;
     }
 }
@@ -337,11 +284,8 @@ bool cpu_supports_op(const tensor *node) {
     case op::get_rows: return type_can_dequantize(node->src[0]->ttype);
     case op::mul_mat:
         return kernels_generic()->dot[(int)node->src[0]->ttype] != nullptr || type_is_lut(node->src[0]->ttype);
-    case op::kv_store: return type_get(node->src[1]->ttype)->from_float != nullptr;
-    case op::attention: {
-        const tensor *kc = node->src[1], *vc = node->src[2];
-        return kernels_generic()->dot[(int)kc->ttype] && kernels_generic()->axpy[(int)vc->ttype];
-    }
+    case op::kv_store:
+    case op::attention: return cpu_attention_supported(node, kernels_generic());
     case op::count_: return false;
     default: return true;
     }
@@ -366,8 +310,8 @@ void cpu_op_compute(const op_ctx &c, tensor *node) {
         });
         break;
     case op::scale: op_scale(c, node); break;
-    case op::kv_store: op_kv_store(c, node); break;
-    case op::attention: op_attention(c, node); break;
+    case op::kv_store: cpu_kv_store(c, node); break;
+    case op::attention: cpu_attention(c, node); break;
     }
 }
 

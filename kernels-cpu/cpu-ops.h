@@ -26,6 +26,12 @@ bool cpu_mul_mat_uses_gemm(const isa_kernels *k, type wt, int64_t M);
 // The measured per-type choice (see the table in cpu-ops.cpp).
 bool gemm_prefill_default(type wt);
 bool cpu_supports_op(const tensor *node);
+
+// attention.cpp: kv_store and attention over a layer's KV cache (ggml/kv-layout.h).
+size_t cpu_attention_work_size(const tensor *node, int n_threads);
+bool cpu_attention_supported(const tensor *node, const isa_kernels *k); // also for kv_store
+void cpu_kv_store(const op_ctx &c, tensor *dst);
+void cpu_attention(const op_ctx &c, tensor *dst);
 void cpu_op_compute(const op_ctx &c, tensor *node);
 
 } // namespace tern

@@ -211,6 +211,7 @@ isa_kernels make() {
                                           dot2x2_sym<false>, dot2x2_sym<true>, dot2x2_q4_1});
     kernels_add_avx2_k(&t);
     kernels_add_lut_avx2(&t);
+    kernels_add_attn_avx2(&t);
     t.gemm_panel = gemm_panel_avx2_get();
     t.gemm_pack = gemm_pack_avx2_get();
     return t;

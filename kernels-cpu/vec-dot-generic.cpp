@@ -94,6 +94,7 @@ isa_kernels make_generic() {
     t.axpy[(int)type::f16] = axpy_f16;
     kernels_add_generic_k(&t);
     kernels_add_lut_generic(&t);
+    kernels_add_attn_generic(&t);
     return t;
 }
 

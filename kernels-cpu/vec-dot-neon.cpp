@@ -375,6 +375,7 @@ isa_kernels make() {
     t.dot[(int)type::tq1_0] = dot_tq1_0;
     t.dot[(int)type::tq2_0] = dot_tq2_0;
     kernels_add_lut_neon(&t);
+    kernels_add_attn_neon(&t);
     return t;
 }
 

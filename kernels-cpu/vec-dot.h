@@ -3,7 +3,8 @@
 // dot[t](n, w, x): one weight row w of type t (n elements) times one activation row x already in
 // type_get(t)->vec_dot_type (f32 for f32/f16/bf16 weights, q8_0 for q8_0/q4_0/q5_0, q8_1 for
 // q4_1/q5_1, q8_k for the K-quants and ternary formats).
-// axpy[t](n, a, x, y): y[i] += a * x[i] for an f32 or f16 row x (attention's value accumulate).
+// axpy[t](n, a, x, y): y[i] += a * x[i] for an f32, f16, q8_0 or q4_0 row x (attention's value
+// accumulate: the cache row is dequantized on the fly).
 // The generic (scalar) table is the reference; each ISA table fills what it accelerates and
 // falls back to generic entries for the rest. kernels_select() picks the best the CPU runs,
 // or the one named by the environment variable TERN_ISA (generic, avx2, avx512, neon / neon-dotprod).
@@ -45,6 +46,12 @@ struct lut_act {
 };
 using lut_gemv2_fn = void (*)(type t, int64_t K, const uint8_t *tile, const lut_act *acts, float *y0, float *y1);
 
+// KIVI attention kernels (layout in ggml/kv-layout.h), index 0 = kivi4, 1 = kivi2.
+// kivi_kscore: s[t] = sum_c q[c] * k[t][c] for the 32 tokens of one key group (head size D).
+// kivi_vaxpy: y[c] += a * v[c] for one value row (head size D).
+using kivi_kscore_fn = void (*)(int64_t D, const uint8_t *group, const float *q, float *s);
+using kivi_vaxpy_fn = void (*)(int64_t D, float a, const uint8_t *row, float *y);
+
 struct isa_kernels {
     const char *isa;
     lut_prep_fn lut_prep;
@@ -55,6 +62,8 @@ struct isa_kernels {
     vec_dot_fn dot[(int)type::count_];
     axpy_fn axpy[(int)type::count_];
     dot2x2_fn dot2x2[(int)type::count_]; // null: use four dot calls
+    kivi_kscore_fn kivi_kscore[2];
+    kivi_vaxpy_fn kivi_vaxpy[2];
 };
 
 const isa_kernels *kernels_generic();
@@ -87,5 +96,9 @@ void kernels_add_lut_generic(isa_kernels *t);
 void kernels_add_lut_avx2(isa_kernels *t); // no-op when not built
 void kernels_add_lut_avx512(isa_kernels *t); // needs the AVX2 LUT entries in t; no-op when not built
 void kernels_add_lut_neon(isa_kernels *t); // no-op when not built
+// Attention over compressed KV caches: q8_0/q4_0 axpy and the KIVI kernels.
+void kernels_add_attn_generic(isa_kernels *t);
+void kernels_add_attn_avx2(isa_kernels *t); // no-op when not built
+void kernels_add_attn_neon(isa_kernels *t); // no-op when not built
 
 } // namespace tern

@@ -66,12 +66,7 @@ tensor *bitnet_build(graph &g, const hparams &hp, const model_weights &w, const 
         tensor *q = g.reshape_3d(scaled_mm(g, l.wq, h, l.wq_scale), D, hp.n_head, M);
         tensor *k = g.reshape_3d(scaled_mm(g, l.wk, h, l.wk_scale), D, hp.n_head_kv, M);
         tensor *v = scaled_mm(g, l.wv, h, l.wv_scale);
-        q = g.rope(q, in.positions, (int)hp.n_rot, hp.rope_base, hp.rope_mode);
-        k = g.rope(k, in.positions, (int)hp.n_rot, hp.rope_base, hp.rope_mode);
-        tensor *ks = g.kv_store(g.reshape_2d(k, D * hp.n_head_kv, M), in.k_cache[il], in.pos0);
-        tensor *vs = g.kv_store(v, in.v_cache[il], in.pos0);
-        tensor *a = g.attention(q, in.k_cache[il], in.v_cache[il], ks, vs, (int)hp.n_head_kv, in.pos0,
-                                1.0f / std::sqrt((float)D));
+        tensor *a = build_rope_attn(g, hp, q, k, v, in, il);
         a = build_norm(g, a, l.attn_sub_norm, hp.rms_eps);
         x = g.add(x, scaled_mm(g, l.wo, a, l.wo_scale));
 

@@ -71,13 +71,15 @@ tensor *build_attn(graph &g, const hparams &hp, const layer_weights &lw, tensor 
     tensor *q = g.reshape_3d(g.mul_mat(lw.wq, x), D, hp.n_head, M);    // [D, H, M]
     tensor *k = g.reshape_3d(g.mul_mat(lw.wk, x), D, hp.n_head_kv, M); // [D, Hkv, M]
     tensor *v = g.mul_mat(lw.wv, x);                                   // [Hkv*D, M]
+    return g.mul_mat(lw.wo, build_rope_attn(g, hp, q, k, v, in, il));
+}
+
+tensor *build_rope_attn(graph &g, const hparams &hp, tensor *q, tensor *k, tensor *v, const graph_inputs &in, int il) {
+    const int64_t M = in.n_tokens, D = hp.head_dim;
     q = g.rope(q, in.positions, (int)hp.n_rot, hp.rope_base, hp.rope_mode);
     k = g.rope(k, in.positions, (int)hp.n_rot, hp.rope_base, hp.rope_mode);
-    tensor *ks = g.kv_store(g.reshape_2d(k, D * hp.n_head_kv, M), in.k_cache[il], in.pos0);
-    tensor *vs = g.kv_store(v, in.v_cache[il], in.pos0);
-    tensor *a = g.attention(q, in.k_cache[il], in.v_cache[il], ks, vs, (int)hp.n_head_kv, in.pos0,
-                            1.0f / std::sqrt((float)D)); // [H*D, M]
-    return g.mul_mat(lw.wo, a);
+    tensor *st = g.kv_store(g.reshape_2d(k, D * hp.n_head_kv, M), v, in.kv[il]);
+    return g.attention(q, in.kv[il], st, 1.0f / std::sqrt((float)D));
 }
 
 tensor *build_ffn_swiglu(graph &g, const layer_weights &lw, tensor *x) {

@@ -20,6 +20,9 @@ tensor *build_norm(graph &g, tensor *x, tensor *w, float eps);
 
 // Self-attention with RoPE over the layer's KV cache: x [E, M] (already normed) -> [E, M].
 tensor *build_attn(graph &g, const hparams &hp, const layer_weights &lw, tensor *x, const graph_inputs &in, int il);
+// RoPE on q [D, H, M] and k [D, Hkv, M], k and v [Hkv*D, M] appended to layer il's KV cache, then
+// attention over the cache: -> [H*D, M].
+tensor *build_rope_attn(graph &g, const hparams &hp, tensor *q, tensor *k, tensor *v, const graph_inputs &in, int il);
 
 // SwiGLU FFN: down(silu(gate x) * up x).
 tensor *build_ffn_swiglu(graph &g, const layer_weights &lw, tensor *x);

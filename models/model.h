@@ -60,9 +60,8 @@ class tensor_lookup {
 struct graph_inputs {
     tensor *tokens = nullptr;    // [M] i32
     tensor *positions = nullptr; // [M] i32
-    int64_t pos0 = 0;            // position of the first token (tokens are consecutive)
     int64_t n_tokens = 0;        // M
-    std::vector<tensor *> k_cache, v_cache; // per layer [Hkv*D, n_ctx]
+    std::vector<tensor *> kv;    // per layer: its KV cache leaf (graph::kv_cache_leaf)
     bool all_logits = false;     // logits for every token, else only the last
 };
 

@@ -203,6 +203,10 @@ tern_context_params tern_context_default_params(void) {
     p.n_batch = 512;
     p.n_threads = 0;
     p.kv_type = TERN_KV_F16;
+    p.kv_policy = TERN_KV_ALL;
+    p.kv_budget = 0;
+    p.kv_sinks = 4;
+    p.kv_residual = 32;
     p.abort_callback = nullptr;
     p.abort_user_data = nullptr;
     return p;
@@ -223,10 +227,22 @@ tern_status tern_context_init(tern_model *m, const tern_context_params *params, 
         if (p.n_batch == 0) p.n_batch = 512;
         if (p.n_threads <= 0) p.n_threads = cpu_default_threads();
         if (p.n_ctx > (1u << 24)) return fail(code::invalid_argument, "n_ctx is larger than 16M tokens");
-        if (p.kv_type != TERN_KV_F16 && p.kv_type != TERN_KV_F32) return fail(code::invalid_argument, "unknown kv_type");
+        static const kv_format formats[] = {kv_format::f16, kv_format::f32, kv_format::q8_0, kv_format::q4_0,
+                                            kv_format::kivi4, kv_format::kivi2};
+        if ((unsigned)p.kv_type > TERN_KV_KIVI2) return fail(code::invalid_argument, "unknown kv_type");
+        if ((unsigned)p.kv_policy > TERN_KV_SNAPKV) return fail(code::invalid_argument, "unknown kv_policy");
+        if (p.kv_budget < 0 || p.kv_sinks < 0) return fail(code::invalid_argument, "kv_budget and kv_sinks must be >= 0");
         ctx->backend = backend_find("cpu");
         if (!ctx->backend) return fail(code::internal, "no CPU backend registered");
-        status st = ctx->kv.init(m->hp, p.n_ctx, p.kv_type == TERN_KV_F32 ? type::f32 : type::f16);
+        kv_config kc;
+        kc.fmt = formats[p.kv_type];
+        kc.policy = (kv_policy)p.kv_policy;
+        kc.n_ctx = p.n_ctx;
+        kc.n_batch = p.n_batch;
+        kc.budget = p.kv_budget;
+        kc.sinks = p.kv_sinks;
+        kc.residual = p.kv_residual > 0 ? p.kv_residual : 32;
+        status st = ctx->kv.init(m->hp, kc);
         if (!st) return set_error(st);
         *out = ctx.release();
         return TERN_OK;
@@ -236,12 +252,39 @@ tern_status tern_context_init(tern_model *m, const tern_context_params *params, 
 void tern_context_free(tern_context *ctx) { delete ctx; }
 
 uint32_t tern_n_ctx(const tern_context *ctx) { return ctx ? ctx->params.n_ctx : 0; }
-int32_t tern_context_pos(const tern_context *ctx) { return ctx ? (int32_t)ctx->kv.used : 0; }
+int32_t tern_context_pos(const tern_context *ctx) { return ctx ? (int32_t)ctx->kv.n_past() : 0; }
 
 tern_status tern_context_truncate(tern_context *ctx, int32_t pos) {
     if (!ctx || pos < 0) return fail(code::invalid_argument, "tern_context_truncate: bad arguments");
-    ctx->kv.used = std::min<int64_t>(ctx->kv.used, pos);
-    return TERN_OK;
+    return guarded([&] {
+        ctx->kv.truncate(pos);
+        return TERN_OK;
+    });
+}
+
+bool tern_kv_type_parse(const char *name, tern_kv_type *out) {
+    kv_format f;
+    if (!out || !kv_format_parse(name, &f)) return false;
+    static const tern_kv_type map[] = {TERN_KV_F32, TERN_KV_F16, TERN_KV_Q8_0, TERN_KV_Q4_0, TERN_KV_KIVI4, TERN_KV_KIVI2};
+    *out = map[(int)f];
+    return true;
+}
+
+bool tern_kv_policy_parse(const char *name, tern_kv_policy *out) {
+    kv_policy p;
+    if (!out || !kv_policy_parse(name, &p)) return false;
+    *out = (tern_kv_policy)p;
+    return true;
+}
+
+tern_kv_stats tern_context_kv_stats(const tern_context *ctx, int32_t n_tokens) {
+    tern_kv_stats s{};
+    if (!ctx) return s;
+    s.bytes_per_token = ctx->kv.bytes_per_token(n_tokens > 0 ? n_tokens : ctx->params.n_ctx);
+    s.f16_bytes_per_token = ctx->kv.f16_bytes_per_token();
+    s.bytes_allocated = ctx->kv.bytes();
+    s.n_cached = (int32_t)ctx->kv.n_cached();
+    return s;
 }
 
 void tern_context_set_threads(tern_context *ctx, int32_t n) {

@@ -1,7 +1,21 @@
-// kv-cache.h — the context's key/value memory: per layer one K and one V matrix of
-// [n_embd_kv, n_ctx] elements (F16 or F32), rows indexed by position. `used` tokens are valid.
+// kv-cache.h — the context's key/value memory: a format (ggml/kv-layout.h: f32, f16, q8_0, q4_0,
+// kivi4, kivi2) and a policy that decides which tokens stay (docs/kv-cache.md):
+//   all     keep everything (the context is n_ctx positions);
+//   window  attention sinks + sliding window (StreamingLLM): the first `sinks` tokens and the
+//           most recent budget - sinks;
+//   h2o     heavy hitters (H2O): the most recent budget/2 tokens and, of the older ones, those
+//           with the largest accumulated attention;
+//   snapkv  SnapKV: when a pass leaves more than `budget` tokens, each head keeps those its last
+//           `obs_window` queries attended to most (scores max-pooled over `pool` neighbours),
+//           plus the observation window itself.
+// Eviction is per KV head and happens after each forward pass, so a pass of n tokens briefly
+// holds budget + n. Evicted slots are first masked (position -1) and their memory is reclaimed
+// once enough have died; KIVI keys (quantized per channel over 32-token groups) are requantized
+// only when a partly dead group must be compacted. With a policy, positions never run past n_ctx:
+// when they would, the kept tokens are renumbered 0..n-1 and their keys re-rotated (RoPE).
 #pragma once
 
+#include "ggml/kv-layout.h"
 #include "ggml/status.h"
 #include "ggml/tensor.h"
 #include "models/model.h"
@@ -10,19 +24,73 @@
 
 namespace tern {
 
+enum class kv_policy : uint8_t { all, window, h2o, snapkv, count_ };
+const char *kv_policy_name(kv_policy p);
+bool kv_policy_parse(const char *name, kv_policy *out);
+
+struct kv_config {
+    kv_format fmt = kv_format::f16;
+    kv_policy policy = kv_policy::all;
+    int64_t n_ctx = 0;       // positions of the sequence
+    int64_t n_batch = 512;   // most tokens in one forward pass
+    int64_t budget = 0;      // tokens kept per head with a policy (0: n_ctx / 2)
+    int64_t sinks = 4;       // window: tokens kept from the start
+    int64_t residual = 32;   // kivi: recent tokens kept in f16 (at least 32)
+    int64_t obs_window = 32; // snapkv
+    int64_t pool = 7;        // snapkv: max-pool width (odd)
+};
+
 class kv_cache {
   public:
-    status init(const hparams &hp, int64_t n_ctx, type t);
-    // Per-layer cache tensors for a graph under construction (leaves aliasing our memory).
-    void bind(graph &g, std::vector<tensor *> *k, std::vector<tensor *> *v);
-    int64_t n_ctx() const { return n_ctx_; }
-    int64_t used = 0;
+    status init(const hparams &hp, const kv_config &cfg);
+    const kv_config &config() const { return cfg_; }
+
+    // One cache leaf per layer for a graph under construction.
+    void bind(graph &g, std::vector<tensor *> *leaves);
+    // Before a forward pass of n tokens: makes room (renumbering positions when a policy would
+    // run past n_ctx), sets the positions of the new tokens in *positions (n entries) and tells
+    // the kernels what to append and track. Fails with context_full when they cannot fit.
+    status begin_pass(int64_t n, std::vector<int32_t> *positions);
+    // After the pass ran: the new tokens become cached, KIVI residuals are quantized, the policy evicts.
+    void commit_pass();
+    // The pass failed: forget its tokens.
+    void abort_pass();
+
+    // Next position (tokens decoded so far, less what a renumbering removed).
+    int64_t n_past() const { return next_pos_; }
+    // Drop tokens at positions >= pos (0 clears).
+    void truncate(int64_t pos);
+    int64_t n_cached() const; // tokens kept by each head
     size_t bytes() const { return mem_.size(); }
-    type elem_type() const { return type_; }
+    // Bytes per cached token over all layers in steady state at `n_tokens` of context: the main
+    // store plus the KIVI residual (R f16 rows) spread over n_tokens.
+    double bytes_per_token(int64_t n_tokens) const;
+    // The same for F16 (the reference the ratios are given against).
+    double f16_bytes_per_token() const;
+    // What head h of layer il holds, dequantized to f32 ([n][D] keys and values), with positions
+    // and accumulated attention scores, in position order (for tests and tools).
+    void dump_head(int64_t il, int64_t h, std::vector<float> *k, std::vector<float> *v, std::vector<int32_t> *pos,
+                   std::vector<float> *score) const;
 
   private:
-    int64_t n_ctx_ = 0, n_layer_ = 0, row_ = 0;
-    type type_ = type::f16;
+    kv_head &head(int64_t il, int64_t h) { return heads_[(size_t)(il * n_head_kv_ + h)]; }
+    void flush_residual(kv_head &hd);
+    void evict(kv_head &hd);
+    void compact(kv_head &hd, bool full);
+    void reposition();
+    void gather(const kv_head &hd, std::vector<float> *k, std::vector<float> *v, std::vector<int32_t> *pos,
+                std::vector<float> *score, std::vector<uint8_t> *from_res) const;
+    void rewrite(kv_head &hd, const std::vector<float> &k, const std::vector<float> &v, const std::vector<int32_t> &pos,
+                 const std::vector<float> &score, int64_t n_from_res);
+    int64_t slack() const;
+
+    kv_config cfg_;
+    int64_t n_layer_ = 0, n_head_kv_ = 0, D_ = 0, n_rot_ = 0;
+    float rope_base_ = 10000.0f;
+    int rope_mode_ = 0;
+    int64_t next_pos_ = 0, pass_n_ = 0;
+    std::vector<kv_layer> layers_;
+    std::vector<kv_head> heads_;
     std::vector<uint8_t> mem_;
 };
 

@@ -1,0 +1,129 @@
+// attn-avx2.cpp — AVX2 kernels for attention over compressed KV caches (q8_0 / q4_0 value
+// accumulation, KIVI key-group scores and value accumulation; layouts in ggml/kv-layout.h).
+// Built with -mavx2 -mfma -mf16c, called only after the CPU check in vec-dot-generic.cpp.
+#include "ggml/blocks.h"
+#include "ggml/fp16.h"
+#include "ggml/kv-layout.h"
+#include "vec-dot.h"
+
+#if defined(__x86_64__) && defined(TERN_HAVE_AVX2)
+#include <immintrin.h>
+
+namespace tern {
+
+namespace {
+
+inline __m256 u8x8_ps(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
+inline __m256 i8x8_ps(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
+inline __m256 h8_ps(const fp16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+
+void axpy_q8_0(int64_t n, float a, const void *x, float *y) {
+    const block_q8_0 *b = (const block_q8_0 *)x;
+    for (int64_t i = 0; i < n / QK8_0; i++, y += QK8_0) {
+        const __m256 d = _mm256_set1_ps(a * fp16_to_fp32(b[i].d));
+        const __m128i lo = _mm_loadu_si128((const __m128i *)b[i].qs), hi = _mm_loadu_si128((const __m128i *)(b[i].qs + 16));
+        _mm256_storeu_ps(y, _mm256_fmadd_ps(d, i8x8_ps(lo), _mm256_loadu_ps(y)));
+        _mm256_storeu_ps(y + 8, _mm256_fmadd_ps(d, i8x8_ps(_mm_srli_si128(lo, 8)), _mm256_loadu_ps(y + 8)));
+        _mm256_storeu_ps(y + 16, _mm256_fmadd_ps(d, i8x8_ps(hi), _mm256_loadu_ps(y + 16)));
+        _mm256_storeu_ps(y + 24, _mm256_fmadd_ps(d, i8x8_ps(_mm_srli_si128(hi, 8)), _mm256_loadu_ps(y + 24)));
+    }
+}
+
+// y[0..32) += d * (codes - 8) for 16 bytes of nibbles (low: 0..15, high: 16..31), or with a zero
+// point: y += s * code + z.
+inline void nibbles_axpy(__m128i p, __m256 s, __m256 z, float *y) {
+    const __m128i m15 = _mm_set1_epi8(15);
+    const __m128i lo = _mm_and_si128(p, m15), hi = _mm_and_si128(_mm_srli_epi16(p, 4), m15);
+    _mm256_storeu_ps(y, _mm256_add_ps(_mm256_loadu_ps(y), _mm256_fmadd_ps(s, u8x8_ps(lo), z)));
+    _mm256_storeu_ps(y + 8, _mm256_add_ps(_mm256_loadu_ps(y + 8), _mm256_fmadd_ps(s, u8x8_ps(_mm_srli_si128(lo, 8)), z)));
+    _mm256_storeu_ps(y + 16, _mm256_add_ps(_mm256_loadu_ps(y + 16), _mm256_fmadd_ps(s, u8x8_ps(hi), z)));
+    _mm256_storeu_ps(y + 24, _mm256_add_ps(_mm256_loadu_ps(y + 24), _mm256_fmadd_ps(s, u8x8_ps(_mm_srli_si128(hi, 8)), z)));
+}
+
+// y[i + 8k] += s * code + z for 8 bytes of 2-bit codes (byte i, bits 2k..2k+1).
+inline void crumbs_axpy(const uint8_t *p, __m256 s, __m256 z, float *y) {
+    const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)), m3 = _mm256_set1_epi32(3);
+    for (int k = 0; k < 4; k++) {
+        const __m256 c = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 2 * k), m3));
+        _mm256_storeu_ps(y + 8 * k, _mm256_add_ps(_mm256_loadu_ps(y + 8 * k), _mm256_fmadd_ps(s, c, z)));
+    }
+}
+
+void axpy_q4_0(int64_t n, float a, const void *x, float *y) {
+    const block_q4_0 *b = (const block_q4_0 *)x;
+    for (int64_t i = 0; i < n / QK4_0; i++) {
+        const float d = a * fp16_to_fp32(b[i].d);
+        nibbles_axpy(_mm_loadu_si128((const __m128i *)b[i].qs), _mm256_set1_ps(d), _mm256_set1_ps(-8.0f * d), y + i * QK4_0);
+    }
+}
+
+template <int BITS>
+void kivi_vaxpy(int64_t D, float a, const uint8_t *row, float *y) {
+    const uint8_t *codes = row + (D / 32) * 4;
+    for (int64_t b = 0; b < D / 32; b++) {
+        const fp16_t *sz = (const fp16_t *)(row + b * 4);
+        const __m256 s = _mm256_set1_ps(a * fp16_to_fp32(sz[0])), z = _mm256_set1_ps(a * fp16_to_fp32(sz[1]));
+        if (BITS == 4) nibbles_axpy(_mm_loadu_si128((const __m128i *)(codes + b * 16)), s, z, y + b * 32);
+        else crumbs_axpy(codes + b * 8, s, z, y + b * 32);
+    }
+}
+
+// Scores of a key group: for each channel, q[c]*scale[c] times the 32 tokens' codes, accumulated
+// in four 8-token vectors; sum_c q[c]*zero[c] added at the end.
+template <int BITS>
+void kivi_kscore(int64_t D, const uint8_t *group, const float *q, float *s) {
+    const fp16_t *scale = (const fp16_t *)group, *zero = scale + D;
+    const uint8_t *codes = group + D * 4;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, bias = a0;
+    alignas(32) float qs[8];
+    for (int64_t c0 = 0; c0 < D; c0 += 8) {
+        const __m256 qv = _mm256_loadu_ps(q + c0);
+        bias = _mm256_fmadd_ps(qv, h8_ps(zero + c0), bias);
+        _mm256_store_ps(qs, _mm256_mul_ps(qv, h8_ps(scale + c0)));
+        for (int j = 0; j < 8; j++) {
+            const __m256 w = _mm256_set1_ps(qs[j]);
+            if (BITS == 4) {
+                const __m128i p = _mm_loadu_si128((const __m128i *)(codes + (c0 + j) * 16)), m15 = _mm_set1_epi8(15);
+                const __m128i lo = _mm_and_si128(p, m15), hi = _mm_and_si128(_mm_srli_epi16(p, 4), m15);
+                a0 = _mm256_fmadd_ps(w, u8x8_ps(lo), a0);
+                a1 = _mm256_fmadd_ps(w, u8x8_ps(_mm_srli_si128(lo, 8)), a1);
+                a2 = _mm256_fmadd_ps(w, u8x8_ps(hi), a2);
+                a3 = _mm256_fmadd_ps(w, u8x8_ps(_mm_srli_si128(hi, 8)), a3);
+            } else {
+                const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(codes + (c0 + j) * 8)));
+                const __m256i m3 = _mm256_set1_epi32(3);
+                a0 = _mm256_fmadd_ps(w, _mm256_cvtepi32_ps(_mm256_and_si256(v, m3)), a0);
+                a1 = _mm256_fmadd_ps(w, _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 2), m3)), a1);
+                a2 = _mm256_fmadd_ps(w, _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 4), m3)), a2);
+                a3 = _mm256_fmadd_ps(w, _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 6)), a3);
+            }
+        }
+    }
+    __m128 b4 = _mm_add_ps(_mm256_castps256_ps128(bias), _mm256_extractf128_ps(bias, 1));
+    b4 = _mm_add_ps(b4, _mm_movehl_ps(b4, b4));
+    b4 = _mm_add_ss(b4, _mm_movehdup_ps(b4));
+    const __m256 bv = _mm256_broadcastss_ps(b4);
+    _mm256_storeu_ps(s, _mm256_add_ps(a0, bv));
+    _mm256_storeu_ps(s + 8, _mm256_add_ps(a1, bv));
+    _mm256_storeu_ps(s + 16, _mm256_add_ps(a2, bv));
+    _mm256_storeu_ps(s + 24, _mm256_add_ps(a3, bv));
+}
+
+} // namespace
+
+void kernels_add_attn_avx2(isa_kernels *t) {
+    t->axpy[(int)type::q8_0] = axpy_q8_0;
+    t->axpy[(int)type::q4_0] = axpy_q4_0;
+    t->kivi_kscore[0] = kivi_kscore<4>;
+    t->kivi_kscore[1] = kivi_kscore<2>;
+    t->kivi_vaxpy[0] = kivi_vaxpy<4>;
+    t->kivi_vaxpy[1] = kivi_vaxpy<2>;
+}
+
+} // namespace tern
+
+#else
+namespace tern {
+void kernels_add_attn_avx2(isa_kernels *) {}
+} // namespace tern
+#endif
