@@ -225,6 +225,13 @@ typedef struct tern_kv_stats {
     int32_t n_cached;         /* tokens currently kept (per KV head) */
 } tern_kv_stats;
 TERN_API tern_kv_stats tern_context_kv_stats(const tern_context *ctx, int32_t n_tokens);
+/* For benchmarks: append n_tokens of pseudo-random keys and values to the KV cache (stored in its
+ * format, the policy applied) as if the model had processed n_tokens tokens, without computing
+ * anything. Logits are not produced. Errors as tern_decode. */
+TERN_API tern_status tern_context_kv_fill_synthetic(tern_context *ctx, int32_t n_tokens, uint64_t seed);
+/* Bytes per token of a KV cache of format t for this model (all layers) at n_tokens of context,
+ * the KIVI residual of kv_residual tokens included; -1 if the format does not fit the model. */
+TERN_API double tern_model_kv_bytes_per_token(const tern_model *model, tern_kv_type t, int32_t n_tokens, int32_t kv_residual);
 TERN_API void tern_context_perf_reset(tern_context *ctx);
 
 /* ---- sampling -------------------------------------------------------------------------- */

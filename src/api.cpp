@@ -196,6 +196,15 @@ int32_t tern_chat_apply_template(const tern_model *m, const char *tmpl, const te
     return copy_out(s, buf, size > 0 ? (size_t)size : 0);
 }
 
+namespace {
+// tern_kv_type (public numbering) -> kv_format
+void tern_kv_type_to_format(tern_kv_type t, kv_format *out) {
+    static const kv_format formats[] = {kv_format::f16, kv_format::f32, kv_format::q8_0, kv_format::q4_0,
+                                        kv_format::kivi4, kv_format::kivi2};
+    *out = formats[(int)t];
+}
+} // namespace
+
 // ---- context -------------------------------------------------------------------------------
 tern_context_params tern_context_default_params(void) {
     tern_context_params p;
@@ -227,15 +236,15 @@ tern_status tern_context_init(tern_model *m, const tern_context_params *params, 
         if (p.n_batch == 0) p.n_batch = 512;
         if (p.n_threads <= 0) p.n_threads = cpu_default_threads();
         if (p.n_ctx > (1u << 24)) return fail(code::invalid_argument, "n_ctx is larger than 16M tokens");
-        static const kv_format formats[] = {kv_format::f16, kv_format::f32, kv_format::q8_0, kv_format::q4_0,
-                                            kv_format::kivi4, kv_format::kivi2};
         if ((unsigned)p.kv_type > TERN_KV_KIVI2) return fail(code::invalid_argument, "unknown kv_type");
         if ((unsigned)p.kv_policy > TERN_KV_SNAPKV) return fail(code::invalid_argument, "unknown kv_policy");
         if (p.kv_budget < 0 || p.kv_sinks < 0) return fail(code::invalid_argument, "kv_budget and kv_sinks must be >= 0");
         ctx->backend = backend_find("cpu");
         if (!ctx->backend) return fail(code::internal, "no CPU backend registered");
         kv_config kc;
-        kc.fmt = formats[p.kv_type];
+        kv_format fmt;
+        tern_kv_type_to_format(p.kv_type, &fmt);
+        kc.fmt = fmt;
         kc.policy = (kv_policy)p.kv_policy;
         kc.n_ctx = p.n_ctx;
         kc.n_batch = p.n_batch;
@@ -275,6 +284,25 @@ bool tern_kv_policy_parse(const char *name, tern_kv_policy *out) {
     if (!out || !kv_policy_parse(name, &p)) return false;
     *out = (tern_kv_policy)p;
     return true;
+}
+
+double tern_model_kv_bytes_per_token(const tern_model *m, tern_kv_type t, int32_t n_tokens, int32_t kv_residual) {
+    if (!m || (unsigned)t > TERN_KV_KIVI2) return -1;
+    kv_format f;
+    tern_kv_type_to_format(t, &f);
+    if (f > kv_format::f16 && m->hp.head_dim % 32 != 0) return -1;
+    return kv_bytes_per_token(m->hp, f, n_tokens, kv_residual > 0 ? kv_residual : 32);
+}
+
+tern_status tern_context_kv_fill_synthetic(tern_context *ctx, int32_t n, uint64_t seed) {
+    if (!ctx || n < 0) return fail(code::invalid_argument, "tern_context_kv_fill_synthetic: bad arguments");
+    return guarded([&] {
+        if (ctx->kv.config().policy == kv_policy::all && ctx->kv.n_past() + n > ctx->kv.config().n_ctx)
+            return set_error(make_status(code::context_full, "%d tokens do not fit in the context", n));
+        status st = ctx->kv.fill_synthetic(n, seed);
+        ctx->n_logit_rows = 0;
+        return st ? TERN_OK : set_error(st);
+    });
 }
 
 tern_kv_stats tern_context_kv_stats(const tern_context *ctx, int32_t n_tokens) {

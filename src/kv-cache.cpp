@@ -416,6 +416,39 @@ void kv_cache::reposition() {
     next_pos_ = n_max;
 }
 
+status kv_cache::fill_synthetic(int64_t n, uint64_t seed) {
+    std::vector<int32_t> positions;
+    std::vector<float> k((size_t)D_), v((size_t)D_);
+    uint64_t st = seed * 0x9E3779B97F4A7C15ull + 1;
+    auto next = [&] {
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        return (float)((double)(st >> 40) / (double)(1ull << 24) * 4.0 - 2.0);
+    };
+    for (int64_t done = 0; done < n;) {
+        const int64_t nb = std::min(n - done, cfg_.n_batch);
+        TERN_RETURN_IF_ERROR(begin_pass(nb, &positions));
+        for (kv_layer &L : layers_)
+            for (int64_t h = 0; h < n_head_kv_; h++) {
+                kv_head &hd = L.heads[h];
+                for (int64_t i = 0; i < nb; i++) {
+                    for (int64_t d = 0; d < D_; d++) k[(size_t)d] = next(), v[(size_t)d] = next();
+                    if (L.staged()) {
+                        for (int64_t d = 0; d < D_; d++) {
+                            hd.rk[(hd.n_res + i) * D_ + d] = fp32_to_fp16(k[(size_t)d]);
+                            hd.rv[(hd.n_res + i) * D_ + d] = fp32_to_fp16(v[(size_t)d]);
+                        }
+                    } else {
+                        rows_from_float(row_type(L.fmt), k.data(), hd.k, D_, hd.n_main + i, 1);
+                        rows_from_float(row_type(L.fmt), v.data(), hd.v, D_, hd.n_main + i, 1);
+                    }
+                }
+            }
+        commit_pass();
+        done += nb;
+    }
+    return status::ok();
+}
+
 void kv_cache::truncate(int64_t p) {
     if (p <= 0) {
         for (kv_head &hd : heads_) hd.n_main = hd.n_res = hd.n_dead = 0;
@@ -440,11 +473,17 @@ void kv_cache::dump_head(int64_t il, int64_t h, std::vector<float> *k, std::vect
     gather(heads_[(size_t)(il * n_head_kv_ + h)], k, v, pos, score, &from_res);
 }
 
+double kv_bytes_per_token(const hparams &hp, kv_format f, int64_t n_tokens, int64_t residual) {
+    double per_head = kv_bytes_per_token_head(f, hp.head_dim);
+    if (kv_is_kivi(f) && n_tokens > 0)
+        per_head += (double)std::min(residual, n_tokens) * 2.0 * (double)hp.head_dim * sizeof(fp16_t) / (double)n_tokens;
+    return per_head * (double)(hp.n_layer * hp.n_head_kv);
+}
+
 double kv_cache::bytes_per_token(int64_t n_tokens) const {
-    double per_head = kv_bytes_per_token_head(cfg_.fmt, D_);
-    if (kv_is_kivi(cfg_.fmt) && n_tokens > 0)
-        per_head += (double)cfg_.residual * 2.0 * (double)D_ * sizeof(fp16_t) / (double)n_tokens;
-    return per_head * (double)(n_layer_ * n_head_kv_);
+    hparams hp;
+    hp.n_layer = n_layer_, hp.n_head_kv = n_head_kv_, hp.head_dim = D_;
+    return kv_bytes_per_token(hp, cfg_.fmt, n_tokens, cfg_.residual);
 }
 
 double kv_cache::f16_bytes_per_token() const {

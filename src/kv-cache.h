@@ -40,6 +40,10 @@ struct kv_config {
     int64_t pool = 7;        // snapkv: max-pool width (odd)
 };
 
+// Bytes per cached token over all layers for format f at n_tokens of context (the KIVI residual
+// of `residual` f16 tokens spread over them).
+double kv_bytes_per_token(const hparams &hp, kv_format f, int64_t n_tokens, int64_t residual);
+
 class kv_cache {
   public:
     status init(const hparams &hp, const kv_config &cfg);
@@ -58,6 +62,10 @@ class kv_cache {
 
     // Next position (tokens decoded so far, less what a renumbering removed).
     int64_t n_past() const { return next_pos_; }
+    // Append n tokens of pseudo-random keys and values (uniform in [-2, 2], stored in the cache
+    // format like real ones), pass by pass with the policy applied: decode benchmarks at a depth
+    // without running the model over it.
+    status fill_synthetic(int64_t n, uint64_t seed);
     // Drop tokens at positions >= pos (0 clears).
     void truncate(int64_t pos);
     int64_t n_cached() const; // tokens kept by each head

@@ -3,9 +3,11 @@
 // (one token per decode) after -d tokens of context, repeated -r times; mean ± sd in tokens/s,
 // as a table or JSON lines. Token ids are fixed pseudo-random values, so runs are comparable.
 #include "commands.h"
+#include "kv-options.h"
 
 #include "tern.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -19,13 +21,14 @@ namespace tern_cli {
 namespace {
 
 struct bench_opts {
-    std::string model, threads = "0", kv_type = "f16";
+    std::string model, threads = "0";
+    kv_opts kv;
     int n_prompt = 128, n_gen = 64, depth = 0, reps = 3;
-    bool json = false;
+    bool json = false, synthetic_depth = false;
 };
 
 struct stats {
-    double mean = 0, sd = 0;
+    double mean = 0, sd = 0, median = 0;
 };
 stats summarize(const std::vector<double> &v) {
     stats s;
@@ -33,17 +36,20 @@ stats summarize(const std::vector<double> &v) {
     s.mean /= (double)v.size();
     for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
     s.sd = v.size() > 1 ? std::sqrt(s.sd / (double)(v.size() - 1)) : 0.0;
+    std::vector<double> w = v;
+    std::sort(w.begin(), w.end());
+    s.median = w.size() % 2 ? w[w.size() / 2] : 0.5 * (w[w.size() / 2 - 1] + w[w.size() / 2]);
     return s;
 }
 
 double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // Tokens/s of one test; returns < 0 on error (message printed).
-double run_once(tern_model *m, int threads, tern_kv_type kv, int n_prompt, int n_gen, int depth) {
-    tern_context_params p = tern_context_default_params();
+double run_once(tern_model *m, int threads, const tern_context_params &base, int n_prompt, int n_gen, int depth,
+                bool synthetic_depth, tern_kv_stats *kv_stats) {
+    tern_context_params p = base;
     p.n_ctx = (uint32_t)(depth + n_prompt + n_gen + 8);
     p.n_threads = threads;
-    p.kv_type = kv;
     tern_context *c = nullptr;
     if (tern_context_init(m, &p, &c) != TERN_OK) {
         std::fprintf(stderr, "tern: error: %s\n", tern_last_error());
@@ -58,7 +64,9 @@ double run_once(tern_model *m, int threads, tern_kv_type kv, int n_prompt, int n
     };
     std::vector<tern_token> toks(std::max(1, std::max(depth, n_prompt)));
     for (auto &t : toks) t = next_tok();
-    if (depth > 0 && tern_decode(c, toks.data(), depth, false) != TERN_OK) return -1;
+    if (depth > 0 && (synthetic_depth ? tern_context_kv_fill_synthetic(c, depth, 1) : tern_decode(c, toks.data(), depth, false)) != TERN_OK)
+        return -1;
+    if (kv_stats) *kv_stats = tern_context_kv_stats(c, depth + n_prompt + n_gen);
     const double t0 = now_s();
     if (n_prompt > 0) {
         if (tern_decode(c, toks.data(), n_prompt, false) != TERN_OK) return -1;
@@ -79,11 +87,9 @@ int bench(const bench_opts &o) {
         return 1;
     }
     std::unique_ptr<tern_model, void (*)(tern_model *)> model(mp, tern_model_free);
-    tern_kv_type kv = o.kv_type == "f32" ? TERN_KV_F32 : TERN_KV_F16;
-    if (o.kv_type != "f16" && o.kv_type != "f32") {
-        std::fprintf(stderr, "tern: error: unknown --kv-type %s\n", o.kv_type.c_str());
-        return 1;
-    }
+    tern_context_params base = tern_context_default_params();
+    if (!apply_kv_options(o.kv, &base)) return 1;
+    const std::string kv = kv_label(o.kv);
     std::vector<int> threads;
     std::stringstream ss(o.threads);
     for (std::string tok; std::getline(ss, tok, ',');) {
@@ -98,9 +104,9 @@ int bench(const bench_opts &o) {
     tern_model_desc(model.get(), desc, sizeof desc);
     const double size_mib = tern_model_size_bytes(model.get()) / 1048576.0;
     if (!o.json) {
-        std::printf("| %-28s | %9s | %7s | %8s | %-12s | %20s |\n", "model", "size", "threads", "kv", "test", "t/s");
+        std::printf("| %-28s | %9s | %7s | %8s | %9s | %-12s | %20s |\n", "model", "size", "threads", "kv", "kv B/tok", "test", "t/s");
         std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(30, '-').c_str(), std::string(11, '-').c_str(),
-                    std::string(9, '-').c_str(), std::string(10, '-').c_str(), std::string(14, '-').c_str(),
+                    std::string(9, '-').c_str(), std::string(10, '-').c_str(), (std::string(11, '-') + "|" + std::string(14, '-')).c_str(),
                     std::string(22, '-').c_str());
     }
     struct test {
@@ -111,10 +117,11 @@ int bench(const bench_opts &o) {
     if (o.n_gen > 0) tests.push_back({0, o.n_gen});
     for (int th : threads) {
         for (const test &t : tests) {
-            run_once(model.get(), th, kv, t.p ? std::min(t.p, 8) : 0, t.p ? 0 : 2, 0); // warm-up
+            run_once(model.get(), th, base, t.p ? std::min(t.p, 8) : 0, t.p ? 0 : 2, 0, false, nullptr); // warm-up
             std::vector<double> v;
+            tern_kv_stats ks{};
             for (int r = 0; r < o.reps; r++) {
-                const double tps = run_once(model.get(), th, kv, t.p, t.n, o.depth);
+                const double tps = run_once(model.get(), th, base, t.p, t.n, o.depth, o.synthetic_depth, &ks);
                 if (tps < 0) {
                     std::fprintf(stderr, "tern: error: %s\n", tern_last_error());
                     return 1;
@@ -123,18 +130,20 @@ int bench(const bench_opts &o) {
             }
             const stats s = summarize(v);
             std::string name = t.p ? "pp" + std::to_string(t.p) : "tg" + std::to_string(t.n);
-            if (o.depth) name += " @ d" + std::to_string(o.depth);
+            if (o.depth) name += " @ d" + std::to_string(o.depth) + (o.synthetic_depth ? "s" : "");
             if (o.json) {
                 std::printf("{\"model\": \"%s\", \"model_size_bytes\": %llu, \"threads\": %d, \"kv_type\": \"%s\", "
-                            "\"test\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"depth\": %d, \"reps\": %d, "
-                            "\"tokens_per_s_mean\": %.3f, \"tokens_per_s_sd\": %.3f, \"samples\": [",
-                            desc, (unsigned long long)tern_model_size_bytes(model.get()), th, o.kv_type.c_str(),
-                            name.c_str(), t.p, t.n, o.depth, o.reps, s.mean, s.sd);
+                            "\"kv_policy\": \"%s\", \"kv_budget\": %d, \"kv_bytes_per_token\": %.1f, \"kv_vs_f16\": %.4f, "
+                            "\"test\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"depth\": %d, \"synthetic_depth\": %s, "
+                            "\"reps\": %d, \"tokens_per_s_mean\": %.3f, \"tokens_per_s_median\": %.3f, \"tokens_per_s_sd\": %.3f, \"samples\": [",
+                            desc, (unsigned long long)tern_model_size_bytes(model.get()), th, o.kv.type.c_str(),
+                            o.kv.policy.c_str(), o.kv.budget, ks.bytes_per_token, ks.bytes_per_token / ks.f16_bytes_per_token,
+                            name.c_str(), t.p, t.n, o.depth, o.synthetic_depth ? "true" : "false", o.reps, s.mean, s.median, s.sd);
                 for (size_t i = 0; i < v.size(); i++) std::printf("%s%.3f", i ? ", " : "", v[i]);
                 std::printf("]}\n");
             } else {
-                std::printf("| %-28s | %5.1f MiB | %7d | %8s | %-12s | %11.2f ± %6.2f |\n", desc, size_mib, th,
-                            o.kv_type.c_str(), name.c_str(), s.mean, s.sd);
+                std::printf("| %-28s | %5.1f MiB | %7d | %8s | %9.0f | %-12s | %11.2f ± %6.2f |\n", desc, size_mib, th,
+                            kv.c_str(), ks.bytes_per_token, name.c_str(), s.mean, s.sd);
             }
             std::fflush(stdout);
         }
@@ -153,7 +162,9 @@ runner add_bench(CLI::App &app) {
     c->add_option("-d,--depth", o->depth, "tokens already in the context")->check(CLI::Range(0, 1 << 20));
     c->add_option("-t,--threads", o->threads, "comma-separated thread counts (0: physical cores)");
     c->add_option("-r,--repetitions", o->reps, "repetitions per test")->check(CLI::Range(1, 1000));
-    c->add_option("--kv-type", o->kv_type, "KV cache type: f16 or f32");
+    c->add_flag("--synthetic-depth", o->synthetic_depth,
+                "fill the -d context with random keys and values (stored in the KV format) instead of running the model over it");
+    add_kv_options(c, &o->kv);
     c->add_flag("--json", o->json, "one JSON object per test and thread count");
     return [o] { return bench(*o); };
 }

@@ -2,6 +2,8 @@
 // Reads the file with ggml/'s GGUF reader directly: describing a file is a format tool, not an
 // inference step, so it does not go through the C API.
 #include "commands.h"
+#include "kv-options.h"
+#include "tern.h"
 
 #include "ggml/gguf.h"
 
@@ -72,7 +74,7 @@ std::string value_str(const tern::gguf_kv &kv) {
     return s + "]";
 }
 
-int info(const std::string &path) {
+int info(const std::string &path, const kv_opts &kv, int n_ctx) {
     std::unique_ptr<tern::gguf_file> f;
     tern::status st = tern::gguf_file::open(path, &f);
     if (!st) {
@@ -95,6 +97,26 @@ int info(const std::string &path) {
         total += t.n_bytes;
     }
     std::printf("\ntotal tensor bytes: %zu (%.2f MiB)\n", total, total / 1048576.0);
+    // KV cache sizes, when tern can run the model.
+    tern_model *m = nullptr;
+    if (tern_model_load(path.c_str(), nullptr, &m) != TERN_OK) {
+        std::printf("\nKV cache: not computed (%s)\n", tern_last_error());
+        return 0;
+    }
+    tern_kv_type chosen = TERN_KV_F16;
+    tern_kv_type_parse(kv.type.c_str(), &chosen);
+    std::printf("\nKV cache bytes per token at %d tokens of context (all layers; KIVI residual %d tokens):\n", n_ctx, kv.residual);
+    const double f16 = tern_model_kv_bytes_per_token(m, TERN_KV_F16, n_ctx, kv.residual);
+    for (const char *name : {"f32", "f16", "q8_0", "q4_0", "kivi4", "kivi2"}) {
+        tern_kv_type t;
+        tern_kv_type_parse(name, &t);
+        const double b = tern_model_kv_bytes_per_token(m, t, n_ctx, kv.residual);
+        if (b < 0) std::printf("  %-6s not available (head size is not a multiple of 32)\n", name);
+        else
+            std::printf("  %-6s %9.1f bytes/token %7.3fx f16 %10.1f MiB at %d tokens%s\n", name, b, b / f16,
+                        b * n_ctx / 1048576.0, n_ctx, t == chosen ? "   <- --kv-type" : "");
+    }
+    tern_model_free(m);
     return 0;
 }
 
@@ -102,9 +124,13 @@ int info(const std::string &path) {
 
 runner add_info(CLI::App &app) {
     auto path = std::make_shared<std::string>();
-    CLI::App *c = app.add_subcommand("info", "print a GGUF file's metadata and tensor table");
+    auto kv = std::make_shared<kv_opts>();
+    auto n_ctx = std::make_shared<int>(4096);
+    CLI::App *c = app.add_subcommand("info", "print a GGUF file's metadata, tensor table and KV cache sizes");
     c->add_option("file", *path, "GGUF file")->required();
-    return [path] { return info(*path); };
+    c->add_option("-c,--ctx-size", *n_ctx, "context for the KV cache sizes")->check(CLI::Range(1, 1 << 24))->capture_default_str();
+    add_kv_options(c, kv.get());
+    return [path, kv, n_ctx] { return info(*path, *kv, *n_ctx); };
 }
 
 } // namespace tern_cli

@@ -5,7 +5,10 @@
 // in one call with all logits, and only its second half is scored: the logits at position j
 // predict token j+1 for j = n_ctx/2 … n_ctx-2. Prints the running PPL after every chunk, then
 // PPL ± its standard error (from the variance of the per-token negative log-likelihoods).
+// With a KV policy the chunk is fed in passes of -b tokens (default 32) and the cache evicts down
+// to its budget after each pass, so later tokens are predicted from the compressed cache.
 #include "commands.h"
+#include "kv-options.h"
 
 #include "tern.h"
 
@@ -21,8 +24,9 @@ namespace tern_cli {
 
 namespace {
 struct ppl_opts {
-    std::string model, file, kv_type = "f16";
-    int n_ctx = 512, threads = 0, max_chunks = 0;
+    std::string model, file;
+    kv_opts kv;
+    int n_ctx = 512, threads = 0, max_chunks = 0, n_batch = 0;
 };
 } // namespace
 
@@ -34,7 +38,8 @@ runner add_perplexity(CLI::App &app) {
     c->add_option("-c,--ctx-size", o->n_ctx, "tokens per chunk")->capture_default_str();
     c->add_option("-t,--threads", o->threads, "threads (0 = physical cores)");
     c->add_option("--chunks", o->max_chunks, "score at most this many chunks (0 = all)");
-    c->add_option("--kv-type", o->kv_type, "KV cache type: f16 or f32")->capture_default_str();
+    c->add_option("-b,--batch-size", o->n_batch, "tokens per forward pass (0: the chunk; 32 with a KV policy, which evicts between passes)");
+    add_kv_options(c, &o->kv);
     return [o] {
         if (o->model.empty()) o->model = default_model_path();
         std::ifstream in(o->file, std::ios::binary);
@@ -68,9 +73,9 @@ runner add_perplexity(CLI::App &app) {
         }
         tern_context_params p = tern_context_default_params();
         p.n_ctx = (uint32_t)n_ctx;
-        p.n_batch = (uint32_t)n_ctx;
         p.n_threads = o->threads;
-        p.kv_type = o->kv_type == "f32" ? TERN_KV_F32 : TERN_KV_F16;
+        if (!apply_kv_options(o->kv, &p)) return 1;
+        p.n_batch = (uint32_t)(o->n_batch > 0 ? o->n_batch : p.kv_policy == TERN_KV_ALL ? n_ctx : 32);
         tern_context *c = nullptr;
         if (tern_context_init(m, &p, &c) != TERN_OK) {
             std::fprintf(stderr, "tern: error: %s\n", tern_last_error());
@@ -79,8 +84,10 @@ runner add_perplexity(CLI::App &app) {
         std::unique_ptr<tern_context, void (*)(tern_context *)> ctx(c, tern_context_free);
         const int V = tern_model_n_vocab(m);
         const tern_token bos = tern_token_bos(m);
-        std::fprintf(stderr, "perplexity: %zu tokens, %d chunks of %d, scoring %d tokens each\n", toks.size(), n_chunks, n_ctx,
-                     n_ctx - 1 - n_ctx / 2);
+        const tern_kv_stats ks = tern_context_kv_stats(c, n_ctx);
+        std::fprintf(stderr, "perplexity: %zu tokens, %d chunks of %d, scoring %d tokens each; KV %s, %.0f bytes/token (%.3fx f16)\n",
+                     toks.size(), n_chunks, n_ctx, n_ctx - 1 - n_ctx / 2, kv_label(o->kv).c_str(), ks.bytes_per_token,
+                     ks.bytes_per_token / ks.f16_bytes_per_token);
         double nll = 0, nll2 = 0;
         long count = 0;
         const auto t0 = std::chrono::steady_clock::now();

@@ -1,6 +1,7 @@
 // cmd-run.cpp — `tern run`: load a model, process a prompt, stream a continuation to stdout,
 // and report load time and speeds on stderr. Uses only the public C API.
 #include "commands.h"
+#include "kv-options.h"
 
 #include "tern.h"
 
@@ -17,7 +18,8 @@ namespace tern_cli {
 namespace {
 
 struct run_opts {
-    std::string model, prompt, file, system, kv_type = "f16";
+    std::string model, prompt, file, system;
+    kv_opts kv;
     int n_predict = 128, n_ctx = 0, n_threads = 0, top_k = 40;
     float temp = 0.8f, top_p = 0.95f, min_p = 0.05f, repeat_penalty = 1.0f;
     int64_t seed = -1;
@@ -92,9 +94,8 @@ int run(const run_opts &o) {
     tern_context_params cparams = tern_context_default_params();
     cparams.n_ctx = (uint32_t)o.n_ctx;
     cparams.n_threads = o.n_threads;
-    if (o.kv_type == "f16") cparams.kv_type = TERN_KV_F16;
-    else if (o.kv_type == "f32") cparams.kv_type = TERN_KV_F32;
-    else return error("unknown --kv-type (f16 or f32)", o.kv_type.c_str());
+    if (!apply_kv_options(o.kv, &cparams)) return 1;
+    const bool kv_policy = cparams.kv_policy != TERN_KV_ALL; // generation may run past n_ctx
     tern_context *cp = nullptr;
     if (tern_context_init(model.get(), &cparams, &cp) != TERN_OK) return error("cannot create context", tern_last_error());
     std::unique_ptr<tern_context, ctx_del> ctx(cp);
@@ -120,7 +121,7 @@ int run(const run_opts &o) {
     tern_tokenize(model.get(), prompt.data(), (int32_t)prompt.size(), toks.data(), (int32_t)toks.size(), true, parse_special);
     if (toks.empty()) return error("the prompt is empty and the model adds no BOS token; give -p TEXT");
     const uint32_t n_ctx = tern_n_ctx(ctx.get());
-    if (toks.size() >= n_ctx) {
+    if (!kv_policy && toks.size() >= n_ctx) {
         char msg[160];
         std::snprintf(msg, sizeof msg, "the prompt is %zu tokens, the context only %u (raise -c)", toks.size(), n_ctx);
         return error(msg);
@@ -132,6 +133,10 @@ int run(const run_opts &o) {
         std::vector<char> kern((size_t)tern_model_kernels(model.get(), nullptr, 0) + 1);
         tern_model_kernels(model.get(), kern.data(), kern.size());
         std::fprintf(stderr, "tern: kernels by weight type:\n%s", kern.data());
+        const tern_kv_stats ks = tern_context_kv_stats(ctx.get(), 0);
+        std::fprintf(stderr, "tern: KV cache %s: %.0f bytes/token (%.3fx f16) at %u tokens, %.1f MiB allocated\n",
+                     kv_label(o.kv).c_str(), ks.bytes_per_token, ks.bytes_per_token / ks.f16_bytes_per_token, n_ctx,
+                     ks.bytes_allocated / 1048576.0);
     }
 
     tern_sampler_params sp = tern_sampler_default_params();
@@ -160,7 +165,7 @@ int run(const run_opts &o) {
         char piece[256];
         const int32_t n = tern_token_to_piece(model.get(), t, piece, sizeof piece, false);
         if (n > 0) out.put(std::string(piece, n));
-        if ((uint32_t)tern_context_pos(ctx.get()) >= n_ctx) {
+        if (!kv_policy && (uint32_t)tern_context_pos(ctx.get()) >= n_ctx) {
             out.flush();
             std::fprintf(stderr, "\ntern: context full (%u tokens); stopping\n", n_ctx);
             break;
@@ -197,7 +202,7 @@ runner add_run(CLI::App &app) {
     c->add_option("--min-p", o->min_p, "min-p (0: off)");
     c->add_option("--seed", o->seed, "RNG seed (-1: random)");
     c->add_option("--repeat-penalty", o->repeat_penalty, "repetition penalty (1: off)");
-    c->add_option("--kv-type", o->kv_type, "KV cache type: f16 or f32");
+    add_kv_options(c, &o->kv);
     c->add_flag("--chat", o->chat, "wrap the prompt in the model's chat template as a user turn");
     c->add_option("--system", o->system, "system prompt (with --chat)");
     c->add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-generation tokens");
