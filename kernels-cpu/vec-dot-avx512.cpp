@@ -177,6 +177,7 @@ isa_kernels make() {
     const isa_kernels *base = kernels_avx2_unchecked();
     isa_kernels t = kernels_make("avx512", e, base ? base : kernels_generic());
     kernels_add_lut_avx512(&t);
+    kernels_add_attn_avx512(&t);
     return t;
 }
 

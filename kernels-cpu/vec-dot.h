@@ -99,6 +99,7 @@ void kernels_add_lut_neon(isa_kernels *t); // no-op when not built
 // Attention over compressed KV caches: q8_0/q4_0 axpy and the KIVI kernels.
 void kernels_add_attn_generic(isa_kernels *t);
 void kernels_add_attn_avx2(isa_kernels *t); // no-op when not built
+void kernels_add_attn_avx512(isa_kernels *t); // no-op when not built
 void kernels_add_attn_neon(isa_kernels *t); // no-op when not built
 
 } // namespace tern

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cross-compiles tern and its tests for aarch64 (cmake/aarch64-linux-gnu.cmake) and runs the type
-# kernel and LUT suites under qemu-aarch64: scalar reference vs NEON vs NEON+SDOT for every format,
+# kernel, LUT and KV-kernel suites under qemu-aarch64: scalar reference vs NEON vs NEON+SDOT for every format,
 # plus a one-thread end-to-end generation. (Debian 12's qemu-user hangs starting threads on our CI
 # machine, so everything here runs single-threaded.)
 set -euo pipefail
@@ -15,6 +15,10 @@ cmake -S . -B build-arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -
 cmake --build build-arm64 -j "$jobs" --target tern-tests tern
 run() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$@"; }
 TERN_TEST_ONE_THREAD=1 run build-arm64/bin/tern-tests --test-suite=types,kernels,lut --force-colors=0
+# KV cache: the kernels and the attention op over every format (the policy cases on a model are
+# slow under emulation and not ISA-specific).
+TERN_TEST_ONE_THREAD=1 run build-arm64/bin/tern-tests --test-suite=kv --force-colors=0 \
+    --test-case='KIVI quantizers*,compressed-cache attention kernels*,attention over every cache format*'
 model="${TERN_SHARED:-../shared}/models/stories260K.gguf"
 if [[ -f $model ]]; then
     out=$(run build-arm64/bin/tern run -m "$model" -p "Once upon a time" -n 16 --temp 0 -t 1 2>&1)

@@ -5,8 +5,9 @@
 // in one call with all logits, and only its second half is scored: the logits at position j
 // predict token j+1 for j = n_ctx/2 … n_ctx-2. Prints the running PPL after every chunk, then
 // PPL ± its standard error (from the variance of the per-token negative log-likelihoods).
-// With a KV policy the chunk is fed in passes of -b tokens (default 32) and the cache evicts down
-// to its budget after each pass, so later tokens are predicted from the compressed cache.
+// With a KV policy or a KIVI format the chunk is fed in passes of -b tokens (default 32): the cache
+// evicts down to its budget and quantizes its residual after each pass, so later tokens are
+// predicted from the compressed cache as in generation.
 #include "commands.h"
 #include "kv-options.h"
 
@@ -38,7 +39,8 @@ runner add_perplexity(CLI::App &app) {
     c->add_option("-c,--ctx-size", o->n_ctx, "tokens per chunk")->capture_default_str();
     c->add_option("-t,--threads", o->threads, "threads (0 = physical cores)");
     c->add_option("--chunks", o->max_chunks, "score at most this many chunks (0 = all)");
-    c->add_option("-b,--batch-size", o->n_batch, "tokens per forward pass (0: the chunk; 32 with a KV policy, which evicts between passes)");
+    c->add_option("-b,--batch-size", o->n_batch,
+                  "tokens per forward pass (0: the chunk; 32 with a KV policy or a KIVI format, see docs/kv-cache.md)");
     add_kv_options(c, &o->kv);
     return [o] {
         if (o->model.empty()) o->model = default_model_path();
@@ -75,7 +77,10 @@ runner add_perplexity(CLI::App &app) {
         p.n_ctx = (uint32_t)n_ctx;
         p.n_threads = o->threads;
         if (!apply_kv_options(o->kv, &p)) return 1;
-        p.n_batch = (uint32_t)(o->n_batch > 0 ? o->n_batch : p.kv_policy == TERN_KV_ALL ? n_ctx : 32);
+        // A policy evicts between passes, and KIVI keeps a pass's own tokens in f16 until it ends:
+        // both are measured as in generation, 32 tokens per pass, unless -b says otherwise.
+        const bool small_passes = p.kv_policy != TERN_KV_ALL || p.kv_type == TERN_KV_KIVI4 || p.kv_type == TERN_KV_KIVI2;
+        p.n_batch = (uint32_t)(o->n_batch > 0 ? o->n_batch : small_passes ? 32 : n_ctx);
         tern_context *c = nullptr;
         if (tern_context_init(m, &p, &c) != TERN_OK) {
             std::fprintf(stderr, "tern: error: %s\n", tern_last_error());
@@ -85,8 +90,8 @@ runner add_perplexity(CLI::App &app) {
         const int V = tern_model_n_vocab(m);
         const tern_token bos = tern_token_bos(m);
         const tern_kv_stats ks = tern_context_kv_stats(c, n_ctx);
-        std::fprintf(stderr, "perplexity: %zu tokens, %d chunks of %d, scoring %d tokens each; KV %s, %.0f bytes/token (%.3fx f16)\n",
-                     toks.size(), n_chunks, n_ctx, n_ctx - 1 - n_ctx / 2, kv_label(o->kv).c_str(), ks.bytes_per_token,
+        std::fprintf(stderr, "perplexity: %zu tokens, %d chunks of %d in passes of %u, scoring %d tokens each; KV %s, %.0f bytes/token (%.3fx f16)\n",
+                     toks.size(), n_chunks, n_ctx, p.n_batch, n_ctx - 1 - n_ctx / 2, kv_label(o->kv).c_str(), ks.bytes_per_token,
                      ks.bytes_per_token / ks.f16_bytes_per_token);
         double nll = 0, nll2 = 0;
         long count = 0;

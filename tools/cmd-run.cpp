@@ -20,7 +20,7 @@ namespace {
 struct run_opts {
     std::string model, prompt, file, system;
     kv_opts kv;
-    int n_predict = 128, n_ctx = 0, n_threads = 0, top_k = 40;
+    int n_predict = 128, n_ctx = 0, n_threads = 0, top_k = 40, n_batch = 512;
     float temp = 0.8f, top_p = 0.95f, min_p = 0.05f, repeat_penalty = 1.0f;
     int64_t seed = -1;
     bool chat = false, verbose = false, ignore_eos = false;
@@ -94,6 +94,7 @@ int run(const run_opts &o) {
     tern_context_params cparams = tern_context_default_params();
     cparams.n_ctx = (uint32_t)o.n_ctx;
     cparams.n_threads = o.n_threads;
+    cparams.n_batch = (uint32_t)o.n_batch;
     if (!apply_kv_options(o.kv, &cparams)) return 1;
     const bool kv_policy = cparams.kv_policy != TERN_KV_ALL; // generation may run past n_ctx
     tern_context *cp = nullptr;
@@ -195,6 +196,10 @@ runner add_run(CLI::App &app) {
     c->add_option("-f,--file", o->file, "read the prompt from a file")->excludes(p);
     c->add_option("-n,--n-predict", o->n_predict, "tokens to generate")->check(CLI::Range(0, 1 << 24));
     c->add_option("-c,--ctx-size", o->n_ctx, "context size (0: model's, at most 4096)")->check(CLI::Range(0, 1 << 24));
+    c->add_option("-b,--batch-size", o->n_batch,
+                  "tokens per forward pass (with --kv-policy snapkv, a prompt in one pass is compressed as SnapKV does)")
+        ->check(CLI::Range(1, 1 << 20))
+        ->capture_default_str();
     c->add_option("-t,--threads", o->n_threads, "threads (0: physical cores)")->check(CLI::Range(0, 1024));
     c->add_option("--temp", o->temp, "temperature (0: greedy)");
     c->add_option("--top-k", o->top_k, "top-k (0: off)");
