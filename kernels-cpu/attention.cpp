@@ -65,6 +65,8 @@ struct attn_fns {
     axpy_fn vaxpy, raxpy;    // value rows / residual rows
     kivi_kscore_fn kscore;   // kivi keys
     kivi_vaxpy_fn kvaxpy;    // kivi values
+    kv_vacc_fn vacc, racc;   // multi-row value accumulation (main store, residual), when D % 32 == 0
+    kv_kdot_fn kdotn, rdotn; // multi-row key scores (main store, residual), when D % 32 == 0
     size_t krow, vrow, kgroup;
     bool quant_q;            // keys need the query as q8_0
     attn_fns(const kv_layer *l, const isa_kernels *kt) : L(l), k(kt) {
@@ -87,6 +89,11 @@ struct attn_fns {
             krow = kv_key_row_bytes(f, L->D);
         }
         quant_q = f == kv_format::q8_0 || f == kv_format::q4_0;
+        const bool d32 = L->D % 32 == 0;
+        vacc = d32 ? k->kv_vacc[(int)f] : nullptr;
+        racc = d32 ? k->kv_vacc[(int)kv_format::f16] : nullptr;
+        kdotn = d32 && !kv_is_kivi(f) ? k->kv_kdot[(int)f] : nullptr;
+        rdotn = d32 ? k->kv_kdot[(int)kv_format::f16] : nullptr;
     }
 
     // s[j - j0] = scale * q.k_j for visible slots j in [j0, j1); j0 is a multiple of KIVI_GROUP.
@@ -98,10 +105,18 @@ struct attn_fns {
         if (kscore) {
             for (; j < mend; j += KIVI_GROUP) kscore(D, hd.k + (size_t)(j / KIVI_GROUP) * kgroup, q, s + (j - j0));
             for (int64_t i = j0; i < mend; i++) s[i - j0] *= scale;
+        } else if (kdotn && mend > j) {
+            kdotn(D, mend - j, hd.k + (size_t)j * krow, krow, (const float *)qk, s + (j - j0));
+            for (; j < mend; j++) s[j - j0] *= scale;
         } else {
             for (; j < mend; j++) s[j - j0] = scale * kdot(D, hd.k + (size_t)j * krow, qk);
         }
-        for (j = std::max(j0, rv.nm); j < j1; j++) s[j - j0] = scale * rdot(D, hd.rk + (size_t)(j - rv.nm) * D, q);
+        const int64_t r0 = std::max(j0, rv.nm);
+        if (rdotn && r0 < j1) {
+            rdotn(D, j1 - r0, (const uint8_t *)(hd.rk + (size_t)(r0 - rv.nm) * D), (size_t)D * sizeof(fp16_t), q, s + (r0 - j0));
+            for (j = r0; j < j1; j++) s[j - j0] *= scale;
+        } else
+            for (j = r0; j < j1; j++) s[j - j0] = scale * rdot(D, hd.rk + (size_t)(j - rv.nm) * D, q);
         if (hd.n_dead > 0)
             for (j = j0; j < j1; j++)
                 if (hd.pos[slot_index(*L, rv, j)] < 0) s[j - j0] = -INFINITY;
@@ -110,11 +125,17 @@ struct attn_fns {
     // out += p[j - j0] * v_j for visible slots j in [j0, j1).
     void accumulate(const kv_head &hd, const row_view &rv, const float *p, int64_t j0, int64_t j1, float *out) const {
         const int64_t D = L->D, mend = std::min(j1, rv.nm);
-        for (int64_t j = j0; j < mend; j++) {
-            if (kvaxpy) kvaxpy(D, p[j - j0], hd.v + (size_t)j * vrow, out);
-            else vaxpy(D, p[j - j0], hd.v + (size_t)j * vrow, out);
-        }
-        for (int64_t j = std::max(j0, rv.nm); j < j1; j++) raxpy(D, p[j - j0], hd.rv + (size_t)(j - rv.nm) * D, out);
+        if (vacc && mend > j0) vacc(D, mend - j0, hd.v + (size_t)j0 * vrow, vrow, p, out);
+        else
+            for (int64_t j = j0; j < mend; j++) {
+                if (kvaxpy) kvaxpy(D, p[j - j0], hd.v + (size_t)j * vrow, out);
+                else vaxpy(D, p[j - j0], hd.v + (size_t)j * vrow, out);
+            }
+        const int64_t r0 = std::max(j0, rv.nm);
+        if (r0 >= j1) return;
+        if (racc) racc(D, j1 - r0, (const uint8_t *)(hd.rv + (size_t)(r0 - rv.nm) * D), (size_t)D * sizeof(fp16_t), p + (r0 - j0), out);
+        else
+            for (int64_t j = r0; j < j1; j++) raxpy(D, p[j - j0], hd.rv + (size_t)(j - rv.nm) * D, out);
     }
 };
 

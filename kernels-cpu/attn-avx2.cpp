@@ -109,9 +109,131 @@ void kivi_kscore(int64_t D, const uint8_t *group, const float *q, float *s) {
     _mm256_storeu_ps(s + 24, _mm256_add_ps(a3, bv));
 }
 
+// Multi-row value accumulation: for each 32-channel block, four accumulators live in registers
+// while every row's block is added; zero points (q4_0's -8, KIVI's zero) are summed separately.
+struct acc32 {
+    __m256 a[4];
+    float zsum = 0;
+    void load(const float *y) {
+        for (int k = 0; k < 4; k++) a[k] = _mm256_loadu_ps(y + 8 * k);
+    }
+    void store(float *y) const {
+        const __m256 z = _mm256_set1_ps(zsum);
+        for (int k = 0; k < 4; k++) _mm256_storeu_ps(y + 8 * k, _mm256_add_ps(a[k], z));
+    }
+    void add(__m256 w, __m256 c0, __m256 c1, __m256 c2, __m256 c3) {
+        a[0] = _mm256_fmadd_ps(w, c0, a[0]), a[1] = _mm256_fmadd_ps(w, c1, a[1]);
+        a[2] = _mm256_fmadd_ps(w, c2, a[2]), a[3] = _mm256_fmadd_ps(w, c3, a[3]);
+    }
+    void add_nibbles(__m256 w, __m128i p) {
+        const __m128i m15 = _mm_set1_epi8(15);
+        const __m128i lo = _mm_and_si128(p, m15), hi = _mm_and_si128(_mm_srli_epi16(p, 4), m15);
+        add(w, u8x8_ps(lo), u8x8_ps(_mm_srli_si128(lo, 8)), u8x8_ps(hi), u8x8_ps(_mm_srli_si128(hi, 8)));
+    }
+    void add_crumbs(__m256 w, const uint8_t *p) {
+        const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)), m3 = _mm256_set1_epi32(3);
+        add(w, _mm256_cvtepi32_ps(_mm256_and_si256(v, m3)), _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 2), m3)),
+            _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 4), m3)), _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 6)));
+    }
+};
+
+void vacc_f16(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *p, float *y) {
+    for (int64_t b = 0; b < D; b += 32) {
+        acc32 A;
+        A.load(y + b);
+        for (int64_t j = 0; j < n; j++) {
+            const fp16_t *r = (const fp16_t *)(base + j * stride) + b;
+            A.add(_mm256_set1_ps(p[j]), h8_ps(r), h8_ps(r + 8), h8_ps(r + 16), h8_ps(r + 24));
+        }
+        A.store(y + b);
+    }
+}
+
+void vacc_q8_0(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *p, float *y) {
+    for (int64_t b = 0; b < D / QK8_0; b++) {
+        acc32 A;
+        A.load(y + b * QK8_0);
+        for (int64_t j = 0; j < n; j++) {
+            const block_q8_0 *blk = (const block_q8_0 *)(base + j * stride) + b;
+            const __m128i lo = _mm_loadu_si128((const __m128i *)blk->qs), hi = _mm_loadu_si128((const __m128i *)(blk->qs + 16));
+            A.add(_mm256_set1_ps(p[j] * fp16_to_fp32(blk->d)), i8x8_ps(lo), i8x8_ps(_mm_srli_si128(lo, 8)), i8x8_ps(hi),
+                  i8x8_ps(_mm_srli_si128(hi, 8)));
+        }
+        A.store(y + b * QK8_0);
+    }
+}
+
+void vacc_q4_0(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *p, float *y) {
+    for (int64_t b = 0; b < D / QK4_0; b++) {
+        acc32 A;
+        A.load(y + b * QK4_0);
+        for (int64_t j = 0; j < n; j++) {
+            const block_q4_0 *blk = (const block_q4_0 *)(base + j * stride) + b;
+            const float w = p[j] * fp16_to_fp32(blk->d);
+            A.add_nibbles(_mm256_set1_ps(w), _mm_loadu_si128((const __m128i *)blk->qs));
+            A.zsum -= 8.0f * w;
+        }
+        A.store(y + b * QK4_0);
+    }
+}
+
+template <int BITS>
+void vacc_kivi(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *p, float *y) {
+    const size_t codes = (size_t)(D / 32) * 4;
+    for (int64_t b = 0; b < D / 32; b++) {
+        acc32 A;
+        A.load(y + b * 32);
+        for (int64_t j = 0; j < n; j++) {
+            const uint8_t *row = base + j * stride;
+            const fp16_t *sz = (const fp16_t *)(row + b * 4);
+            const uint8_t *c = row + codes + b * 32 * BITS / 8;
+            if (BITS == 4) A.add_nibbles(_mm256_set1_ps(p[j] * fp16_to_fp32(sz[0])), _mm_loadu_si128((const __m128i *)c));
+            else A.add_crumbs(_mm256_set1_ps(p[j] * fp16_to_fp32(sz[0])), c);
+            A.zsum += p[j] * fp16_to_fp32(sz[1]);
+        }
+        A.store(y + b * 32);
+    }
+}
+
+inline __m128 hsum4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+// Four f16 key rows per pass against the f32 query; the four sums reduce together.
+void kdot_f16(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *q, float *s) {
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const fp16_t *r0 = (const fp16_t *)(base + j * stride), *r1 = (const fp16_t *)(base + (j + 1) * stride);
+        const fp16_t *r2 = (const fp16_t *)(base + (j + 2) * stride), *r3 = (const fp16_t *)(base + (j + 3) * stride);
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t c = 0; c < D; c += 8) {
+            const __m256 qv = _mm256_loadu_ps(q + c);
+            a0 = _mm256_fmadd_ps(h8_ps(r0 + c), qv, a0);
+            a1 = _mm256_fmadd_ps(h8_ps(r1 + c), qv, a1);
+            a2 = _mm256_fmadd_ps(h8_ps(r2 + c), qv, a2);
+            a3 = _mm256_fmadd_ps(h8_ps(r3 + c), qv, a3);
+        }
+        _mm_storeu_ps(s + j, hsum4(a0, a1, a2, a3));
+    }
+    for (; j < n; j++) {
+        const fp16_t *r = (const fp16_t *)(base + j * stride);
+        __m256 a = _mm256_setzero_ps();
+        for (int64_t c = 0; c < D; c += 8) a = _mm256_fmadd_ps(h8_ps(r + c), _mm256_loadu_ps(q + c), a);
+        const __m128 h = hsum4(a, _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
+        s[j] = _mm_cvtss_f32(h);
+    }
+}
+
 } // namespace
 
 void kernels_add_attn_avx2(isa_kernels *t) {
+    t->kv_kdot[(int)kv_format::f16] = kdot_f16;
+    t->kv_vacc[(int)kv_format::f16] = vacc_f16;
+    t->kv_vacc[(int)kv_format::q8_0] = vacc_q8_0;
+    t->kv_vacc[(int)kv_format::q4_0] = vacc_q4_0;
+    t->kv_vacc[(int)kv_format::kivi4] = vacc_kivi<4>;
+    t->kv_vacc[(int)kv_format::kivi2] = vacc_kivi<2>;
     t->axpy[(int)type::q8_0] = axpy_q8_0;
     t->axpy[(int)type::q4_0] = axpy_q4_0;
     t->kivi_kscore[0] = kivi_kscore<4>;

@@ -10,6 +10,7 @@
 // or the one named by the environment variable TERN_ISA (generic, avx2, avx512, neon / neon-dotprod).
 #pragma once
 
+#include "ggml/kv-layout.h"
 #include "ggml/type-table.h"
 
 #include <cstdint>
@@ -51,6 +52,12 @@ using lut_gemv2_fn = void (*)(type t, int64_t K, const uint8_t *tile, const lut_
 // kivi_vaxpy: y[c] += a * v[c] for one value row (head size D).
 using kivi_kscore_fn = void (*)(int64_t D, const uint8_t *group, const float *q, float *s);
 using kivi_vaxpy_fn = void (*)(int64_t D, float a, const uint8_t *row, float *y);
+// y[c] += sum_j p[j] * v_j[c] over n value rows of a KV format (rows at base + j*stride), with y
+// kept in registers across the rows (D a multiple of 32). Null: per-row axpy calls.
+using kv_vacc_fn = void (*)(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *p, float *y);
+// s[j] = q . k_j for n key rows of a per-token KV format (rows at base + j*stride; q in f32 for
+// f16 rows), D a multiple of 32. Null: per-row dot calls.
+using kv_kdot_fn = void (*)(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *q, float *s);
 
 struct isa_kernels {
     const char *isa;
@@ -64,6 +71,8 @@ struct isa_kernels {
     dot2x2_fn dot2x2[(int)type::count_]; // null: use four dot calls
     kivi_kscore_fn kivi_kscore[2];
     kivi_vaxpy_fn kivi_vaxpy[2];
+    kv_vacc_fn kv_vacc[(int)kv_format::count_];
+    kv_kdot_fn kv_kdot[(int)kv_format::count_];
 };
 
 const isa_kernels *kernels_generic();

@@ -113,6 +113,42 @@ TEST_CASE("compressed-cache attention kernels match the scalar reference on ever
                     k->kivi_vaxpy[fi](D, 0.37f, row.data(), y1.data());
                     for (int64_t i = 0; i < D; i++) CHECK(y1[(size_t)i] == doctest::Approx(y0[(size_t)i]).epsilon(1e-5));
                 }
+                // multi-row value accumulation vs per-row reference axpy
+                for (kv_format f : k_formats) {
+                    if (!k->kv_vacc[(int)f]) continue;
+                    CAPTURE(std::string(kv_format_name(f)));
+                    const int64_t n = 1 + trial * 5;
+                    const size_t stride = kv_value_row_bytes(f, D);
+                    std::vector<uint8_t> rows(stride * (size_t)n);
+                    auto vals = randv((size_t)(n * D), seed + 4);
+                    for (int64_t j = 0; j < n; j++) {
+                        if (kv_is_kivi(f)) kivi_quantize_value(f, D, vals.data() + j * D, rows.data() + j * stride);
+                        else type_get(row_type_of(f))->from_float(vals.data() + j * D, rows.data() + j * stride, D);
+                    }
+                    auto p = randv((size_t)n, seed + 5);
+                    std::vector<float> y0 = randv((size_t)D, seed + 6), y1 = y0;
+                    for (int64_t j = 0; j < n; j++) {
+                        if (kv_is_kivi(f)) ref->kivi_vaxpy[f == kv_format::kivi2](D, p[(size_t)j], rows.data() + j * stride, y0.data());
+                        else ref->axpy[(int)row_type_of(f)](D, p[(size_t)j], rows.data() + j * stride, y0.data());
+                    }
+                    k->kv_vacc[(int)f](D, n, rows.data(), stride, p.data(), y1.data());
+                    for (int64_t i = 0; i < D; i++) CHECK(y1[(size_t)i] == doctest::Approx(y0[(size_t)i]).epsilon(1e-4).scale(1.0));
+                }
+                // multi-row key scores vs per-row reference dots
+                for (kv_format f : k_formats) {
+                    if (!k->kv_kdot[(int)f]) continue;
+                    CAPTURE(std::string(kv_format_name(f)));
+                    const int64_t n = 1 + trial * 3;
+                    const type rt = row_type_of(f);
+                    const size_t stride = row_size(rt, D);
+                    std::vector<uint8_t> rows(stride * (size_t)n);
+                    auto keys = randv((size_t)(n * D), seed + 7);
+                    type_get(rt)->from_float(keys.data(), rows.data(), n * D);
+                    std::vector<float> s0((size_t)n), s1((size_t)n);
+                    for (int64_t j = 0; j < n; j++) s0[(size_t)j] = ref->dot[(int)rt](D, rows.data() + j * stride, q.data());
+                    k->kv_kdot[(int)f](D, n, rows.data(), stride, q.data(), s1.data());
+                    for (int64_t j = 0; j < n; j++) CHECK(s1[(size_t)j] == doctest::Approx(s0[(size_t)j]).epsilon(1e-4).scale(1.0));
+                }
                 for (type t : {type::q8_0, type::q4_0}) {
                     std::vector<uint8_t> row(row_size(t, D));
                     type_get(t)->from_float(x.data(), row.data(), D);
