@@ -106,7 +106,7 @@ struct attn_fns {
             for (; j < mend; j += KIVI_GROUP) kscore(D, hd.k + (size_t)(j / KIVI_GROUP) * kgroup, q, s + (j - j0));
             for (int64_t i = j0; i < mend; i++) s[i - j0] *= scale;
         } else if (kdotn && mend > j) {
-            kdotn(D, mend - j, hd.k + (size_t)j * krow, krow, (const float *)qk, s + (j - j0));
+            kdotn(D, mend - j, hd.k + (size_t)j * krow, krow, (const float *)qk, s + (j - j0)); // qk: f32 or q8_0
             for (; j < mend; j++) s[j - j0] *= scale;
         } else {
             for (; j < mend; j++) s[j - j0] = scale * kdot(D, hd.k + (size_t)j * krow, qk);

@@ -7,6 +7,8 @@
 #include "vec-dot.h"
 
 #if defined(__x86_64__) && defined(TERN_HAVE_AVX2)
+#include "simd-avx2.h"
+
 #include <immintrin.h>
 
 namespace tern {
@@ -225,10 +227,52 @@ void kdot_f16(int64_t D, int64_t n, const uint8_t *base, size_t stride, const fl
     }
 }
 
+// q8_0 / q4_0 key rows against the query quantized to q8_0 (x), four rows per pass.
+template <bool Q4>
+inline __m256i block_dot(const uint8_t *row, int64_t b, const block_q8_0 *x, float *d) {
+    if (Q4) {
+        const block_q4_0 *k = (const block_q4_0 *)row + b;
+        *d = avx2::h2f(k->d) * avx2::h2f(x[b].d);
+        return avx2::dot_i8(_mm256_sub_epi8(avx2::unpack_nibbles(k->qs), _mm256_set1_epi8(8)),
+                            _mm256_loadu_si256((const __m256i *)x[b].qs));
+    }
+    const block_q8_0 *k = (const block_q8_0 *)row + b;
+    *d = avx2::h2f(k->d) * avx2::h2f(x[b].d);
+    return avx2::dot_i8(_mm256_loadu_si256((const __m256i *)k->qs), _mm256_loadu_si256((const __m256i *)x[b].qs));
+}
+
+template <bool Q4>
+void kdot_q(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *q, float *s) {
+    const block_q8_0 *x = (const block_q8_0 *)q;
+    const int64_t nb = D / 32;
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        for (int64_t b = 0; b < nb; b++)
+            for (int r = 0; r < 4; r++) {
+                float d;
+                const __m256i p = block_dot<Q4>(base + (j + r) * stride, b, x, &d);
+                a[r] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(p), a[r]);
+            }
+        _mm_storeu_ps(s + j, hsum4(a[0], a[1], a[2], a[3]));
+    }
+    for (; j < n; j++) {
+        __m256 a = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            float d;
+            const __m256i p = block_dot<Q4>(base + j * stride, b, x, &d);
+            a = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(p), a);
+        }
+        s[j] = avx2::hsum256(a);
+    }
+}
+
 } // namespace
 
 void kernels_add_attn_avx2(isa_kernels *t) {
     t->kv_kdot[(int)kv_format::f16] = kdot_f16;
+    t->kv_kdot[(int)kv_format::q8_0] = kdot_q<false>;
+    t->kv_kdot[(int)kv_format::q4_0] = kdot_q<true>;
     t->kv_vacc[(int)kv_format::f16] = vacc_f16;
     t->kv_vacc[(int)kv_format::q8_0] = vacc_q8_0;
     t->kv_vacc[(int)kv_format::q4_0] = vacc_q4_0;

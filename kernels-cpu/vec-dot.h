@@ -56,7 +56,7 @@ using kivi_vaxpy_fn = void (*)(int64_t D, float a, const uint8_t *row, float *y)
 // kept in registers across the rows (D a multiple of 32). Null: per-row axpy calls.
 using kv_vacc_fn = void (*)(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *p, float *y);
 // s[j] = q . k_j for n key rows of a per-token KV format (rows at base + j*stride; q in f32 for
-// f16 rows), D a multiple of 32. Null: per-row dot calls.
+// f16 rows, in q8_0 blocks for q8_0/q4_0 rows), D a multiple of 32. Null: per-row dot calls.
 using kv_kdot_fn = void (*)(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *q, float *s);
 
 struct isa_kernels {

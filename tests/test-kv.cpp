@@ -145,8 +145,11 @@ TEST_CASE("compressed-cache attention kernels match the scalar reference on ever
                     auto keys = randv((size_t)(n * D), seed + 7);
                     type_get(rt)->from_float(keys.data(), rows.data(), n * D);
                     std::vector<float> s0((size_t)n), s1((size_t)n);
-                    for (int64_t j = 0; j < n; j++) s0[(size_t)j] = ref->dot[(int)rt](D, rows.data() + j * stride, q.data());
-                    k->kv_kdot[(int)f](D, n, rows.data(), stride, q.data(), s1.data());
+                    const type qt = type_get(rt)->vec_dot_type; // f32 for f16 keys, q8_0 for q8_0/q4_0
+                    std::vector<uint8_t> qq(row_size(qt, D));
+                    type_get(qt)->from_float(q.data(), qq.data(), D);
+                    for (int64_t j = 0; j < n; j++) s0[(size_t)j] = ref->dot[(int)rt](D, rows.data() + j * stride, qq.data());
+                    k->kv_kdot[(int)f](D, n, rows.data(), stride, (const float *)qq.data(), s1.data());
                     for (int64_t j = 0; j < n; j++) CHECK(s1[(size_t)j] == doctest::Approx(s0[(size_t)j]).epsilon(1e-4).scale(1.0));
                 }
                 for (type t : {type::q8_0, type::q4_0}) {
