@@ -15,6 +15,8 @@
 #include "tern.h"
 
 #include <array>
+#include <fstream>
+#include <iterator>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -415,6 +417,66 @@ TEST_CASE("KV options are validated") {
     CHECK(tern_kv_policy_parse("snapkv", &pol));
     CHECK(pol == TERN_KV_SNAPKV);
     std::remove(path.c_str());
+}
+
+} // TEST_SUITE
+
+TEST_SUITE("kv") {
+
+// The retrieval check of issue 5: a fact at the start of a ~1200-token prompt, the question at its
+// end, the prompt in one pass so that SnapKV's observation window is the question, 25% budget.
+TEST_CASE("SnapKV at a 25% budget keeps a fact from the start of a long prompt (SmolLM2)") {
+    const std::string path = test_util::default_model(), text_path = "/usr/share/common-licenses/GPL-3";
+    if (!test_util::file_exists(path) || !test_util::file_exists(text_path)) {
+        std::fprintf(stderr, "SKIPPED: SnapKV retrieval check (%s or %s absent)\n", path.c_str(), text_path.c_str());
+        return;
+    }
+    std::ifstream tf(text_path);
+    const std::string gpl((std::istreambuf_iterator<char>(tf)), std::istreambuf_iterator<char>());
+    REQUIRE(gpl.size() > 7200);
+    const std::string user = "Remember this: the secret password is tangerine.\n\nNow read the following document.\n\n" +
+                             gpl.substr(2000, 5200) +
+                             "\n\nQuestion: What is the secret password mentioned at the very beginning? Answer with the password only.";
+    tern_model *m = nullptr;
+    REQUIRE(tern_model_load(path.c_str(), nullptr, &m) == TERN_OK);
+    std::unique_ptr<tern_model, void (*)(tern_model *)> model(m, tern_model_free);
+    const tern_chat_message msg{"user", user.c_str()};
+    const int32_t len = tern_chat_apply_template(m, nullptr, &msg, 1, true, nullptr, 0);
+    REQUIRE(len > 0);
+    std::string prompt((size_t)len + 1, '\0');
+    tern_chat_apply_template(m, nullptr, &msg, 1, true, prompt.data(), len + 1);
+    prompt.resize((size_t)len);
+    std::vector<tern_token> toks(4096);
+    const int32_t n = tern_tokenize(m, prompt.data(), (int32_t)prompt.size(), toks.data(), (int32_t)toks.size(), true, true);
+    REQUIRE(n > 1000);
+    toks.resize((size_t)n);
+    tern_context_params p = tern_context_default_params();
+    p.n_ctx = 2048;
+    p.n_batch = 2048;
+    p.n_threads = one_thread() ? 1 : 2;
+    p.kv_policy = TERN_KV_SNAPKV;
+    p.kv_budget = n / 4;
+    tern_context *c = nullptr;
+    REQUIRE(tern_context_init(m, &p, &c) == TERN_OK);
+    std::unique_ptr<tern_context, void (*)(tern_context *)> ctx(c, tern_context_free);
+    REQUIRE(tern_decode(c, toks.data(), n, false) == TERN_OK);
+    CHECK(tern_context_kv_stats(c, 0).n_cached == n / 4);
+    std::string answer;
+    const int V = tern_model_n_vocab(m);
+    for (int i = 0; i < 20; i++) {
+        const float *l = tern_get_logits(c, -1);
+        int best = 0;
+        for (int v = 1; v < V; v++)
+            if (l[v] > l[best]) best = v;
+        if (tern_token_is_eog(m, best)) break;
+        char piece[64];
+        const int32_t k = tern_token_to_piece(m, best, piece, sizeof piece, false);
+        if (k > 0) answer.append(piece, (size_t)k);
+        tern_token t = best;
+        REQUIRE(tern_decode(c, &t, 1, false) == TERN_OK);
+    }
+    std::fprintf(stderr, "SnapKV %d of %d prompt tokens kept; answer: %s\n", n / 4, n, answer.c_str());
+    CHECK(answer.find("tangerine") != std::string::npos);
 }
 
 } // TEST_SUITE
