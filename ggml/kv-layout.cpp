@@ -13,14 +13,6 @@ namespace tern {
 namespace {
 const char *const k_names[] = {"f32", "f16", "q8_0", "q4_0", "kivi4", "kivi2"};
 
-type row_type(kv_format f) {
-    switch (f) {
-    case kv_format::f32: return type::f32;
-    case kv_format::q8_0: return type::q8_0;
-    case kv_format::q4_0: return type::q4_0;
-    default: return type::f16;
-    }
-}
 
 // Asymmetric b-bit fit of n values x[i*stride]: fp16 scale and zero (the minimum), codes in 0..2^b-1
 // computed with the rounded scale and zero so that dequantization reproduces what was fitted.
@@ -52,21 +44,24 @@ inline int code32(const uint8_t *p, int bits, int i) {
 
 const char *kv_format_name(kv_format f) { return f < kv_format::count_ ? k_names[(int)f] : "?"; }
 
+int kv_name_index(const char *name, const char *const *names, int n) {
+    for (int i = 0; name && i < n; i++)
+        if (strcasecmp(name, names[i]) == 0) return i;
+    return -1;
+}
+
 bool kv_format_parse(const char *name, kv_format *out) {
-    for (int i = 0; i < (int)kv_format::count_; i++)
-        if (name && strcasecmp(name, k_names[i]) == 0) {
-            *out = (kv_format)i;
-            return true;
-        }
-    return false;
+    const int i = kv_name_index(name, k_names, (int)kv_format::count_);
+    if (i >= 0) *out = (kv_format)i;
+    return i >= 0;
 }
 
 size_t kv_key_group_bytes(kv_format f, int64_t D) {
     return (size_t)D * 4 + (size_t)D * KIVI_GROUP * (size_t)kivi_bits(f) / 8;
 }
-size_t kv_key_row_bytes(kv_format f, int64_t D) { return row_size(row_type(f), D); }
+size_t kv_key_row_bytes(kv_format f, int64_t D) { return row_size(kv_row_type(f), D); }
 size_t kv_value_row_bytes(kv_format f, int64_t D) {
-    if (!kv_is_kivi(f)) return row_size(row_type(f), D);
+    if (!kv_is_kivi(f)) return row_size(kv_row_type(f), D);
     return (size_t)(D / 32) * 4 + (size_t)D * (size_t)kivi_bits(f) / 8;
 }
 

@@ -21,6 +21,7 @@
 #pragma once
 
 #include "fp16.h"
+#include "type-table.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +31,13 @@ namespace tern {
 enum class kv_format : uint8_t { f32, f16, q8_0, q4_0, kivi4, kivi2, count_ };
 const char *kv_format_name(kv_format f);
 bool kv_format_parse(const char *name, kv_format *out); // case-insensitive; false if unknown
+
+// The row type of a per-token format (f16 for the KIVI formats' residual).
+inline type kv_row_type(kv_format f) {
+    return f == kv_format::f32 ? type::f32 : f == kv_format::q8_0 ? type::q8_0 : f == kv_format::q4_0 ? type::q4_0 : type::f16;
+}
+// Index of `name` in names[0..n) ignoring case, or -1 (format and policy names).
+int kv_name_index(const char *name, const char *const *names, int n);
 
 constexpr int KIVI_GROUP = 32; // tokens per key group (KIVI's G); also channels per value block
 inline bool kv_is_kivi(kv_format f) { return f == kv_format::kivi4 || f == kv_format::kivi2; }

@@ -33,14 +33,6 @@ inline void split(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi) {
     *hi = std::min(n, *lo + per);
 }
 
-type row_type(kv_format f) {
-    switch (f) {
-    case kv_format::f32: return type::f32;
-    case kv_format::q8_0: return type::q8_0;
-    case kv_format::q4_0: return type::q4_0;
-    default: return type::f16;
-    }
-}
 
 const kv_layer *layer_of(const tensor *cache) { return (const kv_layer *)cache->data; }
 
@@ -84,8 +76,8 @@ struct attn_fns {
             kvaxpy = k->kivi_vaxpy[f == kv_format::kivi2];
             kgroup = kv_key_group_bytes(f, L->D);
         } else {
-            kdot = k->dot[(int)row_type(f)];
-            vaxpy = k->axpy[(int)row_type(f)];
+            kdot = k->dot[(int)kv_row_type(f)];
+            vaxpy = k->axpy[(int)kv_row_type(f)];
             krow = kv_key_row_bytes(f, L->D);
         }
         quant_q = f == kv_format::q8_0 || f == kv_format::q4_0;
@@ -203,7 +195,7 @@ void cpu_kv_store(const op_ctx &c, tensor *dst) {
     const tensor *k = dst->src[0], *v = dst->src[1];
     const kv_layer &L = *layer_of(dst->src[2]);
     const int64_t D = L.D, M = k->ne[1];
-    const type rt = row_type(L.fmt);
+    const type rt = kv_row_type(L.fmt);
     const size_t krow = L.staged() ? 0 : kv_key_row_bytes(L.fmt, D), vrow = kv_value_row_bytes(L.fmt, D);
     int64_t lo, hi;
     split(L.n_head_kv * M, c.ith, c.nth, &lo, &hi);

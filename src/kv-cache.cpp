@@ -6,21 +6,12 @@
 #include <cstring>
 #include <new>
 #include <numeric>
-#include <strings.h>
 
 namespace tern {
 
 namespace {
 const char *const k_policy_names[] = {"all", "window", "h2o", "snapkv"};
 
-type row_type(kv_format f) {
-    switch (f) {
-    case kv_format::f32: return type::f32;
-    case kv_format::q8_0: return type::q8_0;
-    case kv_format::q4_0: return type::q4_0;
-    default: return type::f16;
-    }
-}
 
 inline size_t al64(size_t b) { return (b + 63) / 64 * 64; }
 
@@ -41,12 +32,9 @@ void rope_shift(float *x, int64_t n_rot, float base, int mode, int64_t delta) {
 const char *kv_policy_name(kv_policy p) { return p < kv_policy::count_ ? k_policy_names[(int)p] : "?"; }
 
 bool kv_policy_parse(const char *name, kv_policy *out) {
-    for (int i = 0; i < (int)kv_policy::count_; i++)
-        if (name && strcasecmp(name, k_policy_names[i]) == 0) {
-            *out = (kv_policy)i;
-            return true;
-        }
-    return false;
+    const int i = kv_name_index(name, k_policy_names, (int)kv_policy::count_);
+    if (i >= 0) *out = (kv_policy)i;
+    return i >= 0;
 }
 
 int64_t kv_cache::slack() const { return cfg_.policy == kv_policy::all ? 0 : std::max<int64_t>(KIVI_GROUP, cfg_.budget / 8); }
@@ -347,9 +335,9 @@ void kv_cache::gather(const kv_head &hd, std::vector<float> *k, std::vector<floa
             kivi_dequantize_value(L.fmt, D_, hd.v + i * vrow, row.data());
         } else {
             row.resize((size_t)D_);
-            rows_to_float(row_type(L.fmt), hd.k, D_, i, 1, row.data());
+            rows_to_float(kv_row_type(L.fmt), hd.k, D_, i, 1, row.data());
             k->insert(k->end(), row.begin(), row.end());
-            rows_to_float(row_type(L.fmt), hd.v, D_, i, 1, row.data());
+            rows_to_float(kv_row_type(L.fmt), hd.v, D_, i, 1, row.data());
         }
         v->insert(v->end(), row.begin(), row.end());
         pos->push_back(hd.pos[i]);
@@ -386,8 +374,8 @@ void kv_cache::rewrite(kv_head &hd, const std::vector<float> &k, const std::vect
                 hd.rv[(i - n_main) * D_ + d] = fp32_to_fp16(v[(size_t)(i * D_ + d)]);
             }
     } else {
-        rows_from_float(row_type(L.fmt), k.data(), hd.k, D_, 0, n);
-        rows_from_float(row_type(L.fmt), v.data(), hd.v, D_, 0, n);
+        rows_from_float(kv_row_type(L.fmt), k.data(), hd.k, D_, 0, n);
+        rows_from_float(kv_row_type(L.fmt), v.data(), hd.v, D_, 0, n);
     }
     for (int64_t i = 0; i < n; i++) {
         const int64_t s = i < n_main ? i : L.cap_main + (i - n_main);
@@ -438,8 +426,8 @@ status kv_cache::fill_synthetic(int64_t n, uint64_t seed) {
                             hd.rv[(hd.n_res + i) * D_ + d] = fp32_to_fp16(v[(size_t)d]);
                         }
                     } else {
-                        rows_from_float(row_type(L.fmt), k.data(), hd.k, D_, hd.n_main + i, 1);
-                        rows_from_float(row_type(L.fmt), v.data(), hd.v, D_, hd.n_main + i, 1);
+                        rows_from_float(kv_row_type(L.fmt), k.data(), hd.k, D_, hd.n_main + i, 1);
+                        rows_from_float(kv_row_type(L.fmt), v.data(), hd.v, D_, hd.n_main + i, 1);
                     }
                 }
             }

@@ -50,9 +50,6 @@ std::vector<const isa_kernels *> isa_tables() {
 const kv_format k_formats[] = {kv_format::f32, kv_format::f16, kv_format::q8_0, kv_format::q4_0, kv_format::kivi4,
                                kv_format::kivi2};
 
-type row_type_of(kv_format f) {
-    return f == kv_format::f32 ? type::f32 : f == kv_format::q8_0 ? type::q8_0 : f == kv_format::q4_0 ? type::q4_0 : type::f16;
-}
 
 } // namespace
 
@@ -125,13 +122,13 @@ TEST_CASE("compressed-cache attention kernels match the scalar reference on ever
                     auto vals = randv((size_t)(n * D), seed + 4);
                     for (int64_t j = 0; j < n; j++) {
                         if (kv_is_kivi(f)) kivi_quantize_value(f, D, vals.data() + j * D, rows.data() + j * stride);
-                        else type_get(row_type_of(f))->from_float(vals.data() + j * D, rows.data() + j * stride, D);
+                        else type_get(kv_row_type(f))->from_float(vals.data() + j * D, rows.data() + j * stride, D);
                     }
                     auto p = randv((size_t)n, seed + 5);
                     std::vector<float> y0 = randv((size_t)D, seed + 6), y1 = y0;
                     for (int64_t j = 0; j < n; j++) {
                         if (kv_is_kivi(f)) ref->kivi_vaxpy[f == kv_format::kivi2](D, p[(size_t)j], rows.data() + j * stride, y0.data());
-                        else ref->axpy[(int)row_type_of(f)](D, p[(size_t)j], rows.data() + j * stride, y0.data());
+                        else ref->axpy[(int)kv_row_type(f)](D, p[(size_t)j], rows.data() + j * stride, y0.data());
                     }
                     k->kv_vacc[(int)f](D, n, rows.data(), stride, p.data(), y1.data());
                     for (int64_t i = 0; i < D; i++) CHECK(y1[(size_t)i] == doctest::Approx(y0[(size_t)i]).epsilon(1e-4).scale(1.0));
@@ -141,7 +138,7 @@ TEST_CASE("compressed-cache attention kernels match the scalar reference on ever
                     if (!k->kv_kdot[(int)f]) continue;
                     CAPTURE(std::string(kv_format_name(f)));
                     const int64_t n = 1 + trial * 3;
-                    const type rt = row_type_of(f);
+                    const type rt = kv_row_type(f);
                     const size_t stride = row_size(rt, D);
                     std::vector<uint8_t> rows(stride * (size_t)n);
                     auto keys = randv((size_t)(n * D), seed + 7);
@@ -222,7 +219,7 @@ TEST_CASE("attention over every cache format, prefill rows and split decode, mat
             const auto out = pass(M, qv, kn, vn);
             // new tokens as the cache holds them during the pass
             std::vector<float> kr(kn.size()), vr(vn.size());
-            const type rt = kv_is_kivi(f) ? type::f16 : row_type_of(f);
+            const type rt = kv_is_kivi(f) ? type::f16 : kv_row_type(f);
             for (int64_t i = 0; i < Hkv * M; i++) {
                 std::vector<uint8_t> tmp(row_size(rt, D));
                 type_get(rt)->from_float(kn.data() + i * D, tmp.data(), D);
