@@ -151,22 +151,23 @@ attn_shape shape_of(const tensor *node, int nth) {
 
 inline size_t al64(size_t b) { return (b + 63) / 64 * 64; }
 
-// Scratch layout (bytes), in order:
-//  per thread: scores [n_max or ATTN_CHUNK] f32, query as q8_0 [D]
-//  split: parts [rows * n_chunks][D + 2] f32; tracking: e-scores [rows][n_max] f32
-//  not split, tracking: per-thread accumulators [nth][Hkv][cap_main + cap_res] f32
+// Scratch layout (bytes). It must not depend on the thread count the region actually got (OpenMP
+// may give fewer threads than asked, e.g. inside an application's own parallel region), so the
+// shared parts are sized as for split mode and come first, and every per-thread area has the same
+// stride:
+//  parts [rows * n_chunks][D + 2] f32 | e-scores [rows][n_max] f32 (tracking) |
+//  per thread: scores [max(n_max, ATTN_CHUNK)] f32 + query as q8_0 | per thread (tracking):
+//  accumulators [Hkv][cap_main + cap_res] f32
 struct scratch {
-    size_t per_thread, parts, escores, priv;
+    size_t parts, escores, per_thread, priv;
 };
-scratch scratch_of(const attn_shape &s, const kv_layer &L, int nth) {
+scratch scratch_of(const attn_shape &s, const kv_layer &L) {
     scratch r{};
-    r.per_thread = al64(sizeof(float) * (size_t)(s.split ? ATTN_CHUNK : s.n_max)) + al64(row_size(type::q8_0, s.D));
-    if (s.split) {
-        r.parts = al64(sizeof(float) * (size_t)(s.M * s.H * s.n_chunks) * (size_t)(s.D + 2));
-        if (L.track) r.escores = al64(sizeof(float) * (size_t)(s.M * s.H) * (size_t)s.n_max);
-    } else if (L.track) {
-        r.priv = al64(sizeof(float) * (size_t)nth * (size_t)s.Hkv * (size_t)(L.cap_main + L.cap_res));
-    }
+    const int64_t chunks = (s.n_max + ATTN_CHUNK - 1) / ATTN_CHUNK;
+    r.parts = al64(sizeof(float) * (size_t)(s.M * s.H * chunks) * (size_t)(s.D + 2));
+    r.escores = L.track ? al64(sizeof(float) * (size_t)(s.M * s.H) * (size_t)s.n_max) : 0;
+    r.per_thread = al64(sizeof(float) * (size_t)std::max(s.n_max, ATTN_CHUNK)) + al64(row_size(type::q8_0, s.D));
+    r.priv = L.track ? al64(sizeof(float) * (size_t)s.Hkv * (size_t)(L.cap_main + L.cap_res)) : 0;
     return r;
 }
 
@@ -174,8 +175,8 @@ scratch scratch_of(const attn_shape &s, const kv_layer &L, int nth) {
 
 size_t cpu_attention_work_size(const tensor *node, int nth) {
     const attn_shape s = shape_of(node, nth);
-    const scratch r = scratch_of(s, *layer_of(node->src[1]), nth);
-    return r.per_thread * (size_t)nth + r.parts + r.escores + r.priv;
+    const scratch r = scratch_of(s, *layer_of(node->src[1]));
+    return r.parts + r.escores + (r.per_thread + r.priv) * (size_t)nth;
 }
 
 bool cpu_attention_supported(const tensor *node, const isa_kernels *k) {
@@ -218,14 +219,14 @@ void cpu_attention(const op_ctx &c, tensor *dst) {
     const tensor *q = dst->src[0];
     const kv_layer &L = *layer_of(dst->src[1]);
     const attn_shape s = shape_of(dst, c.nth);
-    const scratch sc = scratch_of(s, L, c.nth);
+    const scratch sc = scratch_of(s, L);
     const attn_fns fn(&L, c.k);
     const float scale = dst->fparams[0];
     const int64_t D = s.D, rows = s.M * s.H;
-    uint8_t *mine = c.work + (size_t)c.ith * sc.per_thread;
+    uint8_t *mine = c.work + sc.parts + sc.escores + (size_t)c.ith * sc.per_thread;
     float *sbuf = (float *)mine;
-    void *qq = mine + al64(sizeof(float) * (size_t)(s.split ? ATTN_CHUNK : s.n_max));
-    uint8_t *shared = c.work + (size_t)c.nth * sc.per_thread;
+    void *qq = mine + al64(sizeof(float) * (size_t)std::max(s.n_max, ATTN_CHUNK));
+    uint8_t *priv_base = c.work + sc.parts + sc.escores + (size_t)c.nth * sc.per_thread;
     auto qrow = [&](int64_t m, int64_t h) {
         return (const float *)((const uint8_t *)q->data + h * q->nb[1] + m * q->nb[2]);
     };
@@ -233,7 +234,7 @@ void cpu_attention(const op_ctx &c, tensor *dst) {
     const bool quant_q = fn.quant_q;
 
     if (!s.split) {
-        float *priv = L.track ? (float *)shared + (size_t)c.ith * s.Hkv * (L.cap_main + L.cap_res) : nullptr;
+        float *priv = L.track ? (float *)(priv_base + (size_t)c.ith * sc.priv) : nullptr;
         const size_t per_head = (size_t)(L.cap_main + L.cap_res);
         if (priv) std::fill(priv, priv + s.Hkv * per_head, 0.0f);
         int64_t lo, hi;
@@ -262,18 +263,17 @@ void cpu_attention(const op_ctx &c, tensor *dst) {
         barrier();
         const int64_t total = s.Hkv * (int64_t)per_head;
         split(total, c.ith, c.nth, &lo, &hi);
-        const float *all = (const float *)shared;
         for (int64_t i = lo; i < hi; i++) {
             float add = 0;
-            for (int t = 0; t < c.nth; t++) add += all[(size_t)t * total + i];
+            for (int t = 0; t < c.nth; t++) add += ((const float *)(priv_base + (size_t)t * sc.priv))[i];
             if (add != 0.0f) L.heads[i / per_head].score[i % per_head] += add;
         }
         return;
     }
 
     // Split mode: items (row, chunk) -> partial states.
-    float *parts = (float *)shared;
-    float *escores = sc.escores ? (float *)(shared + sc.parts) : nullptr;
+    float *parts = (float *)c.work;
+    float *escores = sc.escores ? (float *)(c.work + sc.parts) : nullptr;
     const int64_t items = rows * s.n_chunks;
     int64_t lo, hi;
     split(items, c.ith, c.nth, &lo, &hi);

@@ -99,9 +99,131 @@ void kivi_kscore(int64_t D, const uint8_t *group, const float *q, float *s) {
     for (int k = 0; k < 8; k++) vst1q_f32(s + 4 * k, vaddq_f32(acc[k], vdupq_n_f32(bias)));
 }
 
+// Multi-row value accumulation: a 32-channel block of y in eight registers while every row's
+// block is added; zero points summed separately.
+struct acc32 {
+    float32x4_t a[8];
+    float zsum = 0;
+    void load(const float *y) {
+        for (int k = 0; k < 8; k++) a[k] = vld1q_f32(y + 4 * k);
+    }
+    void store(float *y) const {
+        const float32x4_t z = vdupq_n_f32(zsum);
+        for (int k = 0; k < 8; k++) vst1q_f32(y + 4 * k, vaddq_f32(a[k], z));
+    }
+    void add_codes(float w, const uint8x8_t c[4]) {
+        for (int k = 0; k < 4; k++) {
+            float32x4_t lo, hi;
+            u8x8_f32(c[k], &lo, &hi);
+            a[2 * k] = vfmaq_n_f32(a[2 * k], lo, w);
+            a[2 * k + 1] = vfmaq_n_f32(a[2 * k + 1], hi, w);
+        }
+    }
+};
+
+void vacc_f16(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *p, float *y) {
+    for (int64_t b = 0; b < D; b += 32) {
+        acc32 A;
+        A.load(y + b);
+        for (int64_t j = 0; j < n; j++) {
+            const float16_t *r = (const float16_t *)(base + j * stride) + b;
+            for (int k = 0; k < 4; k++) {
+                const float16x8_t h = vld1q_f16(r + 8 * k);
+                A.a[2 * k] = vfmaq_n_f32(A.a[2 * k], vcvt_f32_f16(vget_low_f16(h)), p[j]);
+                A.a[2 * k + 1] = vfmaq_n_f32(A.a[2 * k + 1], vcvt_high_f32_f16(h), p[j]);
+            }
+        }
+        A.store(y + b);
+    }
+}
+
+void vacc_q8_0(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *p, float *y) {
+    for (int64_t b = 0; b < D / QK8_0; b++) {
+        acc32 A;
+        A.load(y + b * QK8_0);
+        for (int64_t j = 0; j < n; j++) {
+            const block_q8_0 *blk = (const block_q8_0 *)(base + j * stride) + b;
+            const float w = p[j] * fp16_to_fp32(blk->d);
+            for (int k = 0; k < 4; k++) {
+                float32x4_t lo, hi;
+                i8x8_f32(vld1_s8(blk->qs + 8 * k), &lo, &hi);
+                A.a[2 * k] = vfmaq_n_f32(A.a[2 * k], lo, w);
+                A.a[2 * k + 1] = vfmaq_n_f32(A.a[2 * k + 1], hi, w);
+            }
+        }
+        A.store(y + b * QK8_0);
+    }
+}
+
+void vacc_q4_0(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *p, float *y) {
+    for (int64_t b = 0; b < D / QK4_0; b++) {
+        acc32 A;
+        A.load(y + b * QK4_0);
+        for (int64_t j = 0; j < n; j++) {
+            const block_q4_0 *blk = (const block_q4_0 *)(base + j * stride) + b;
+            const float w = p[j] * fp16_to_fp32(blk->d);
+            uint8x8_t c[4];
+            unpack32(blk->qs, 4, c);
+            A.add_codes(w, c);
+            A.zsum -= 8.0f * w;
+        }
+        A.store(y + b * QK4_0);
+    }
+}
+
+template <int BITS>
+void vacc_kivi(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *p, float *y) {
+    const size_t codes = (size_t)(D / 32) * 4;
+    for (int64_t b = 0; b < D / 32; b++) {
+        acc32 A;
+        A.load(y + b * 32);
+        for (int64_t j = 0; j < n; j++) {
+            const uint8_t *row = base + j * stride;
+            const fp16_t *sz = (const fp16_t *)(row + b * 4);
+            uint8x8_t c[4];
+            unpack32(row + codes + b * 32 * BITS / 8, BITS, c);
+            A.add_codes(p[j] * fp16_to_fp32(sz[0]), c);
+            A.zsum += p[j] * fp16_to_fp32(sz[1]);
+        }
+        A.store(y + b * 32);
+    }
+}
+
+// Four f16 key rows per pass against the f32 query.
+void kdot_f16(int64_t D, int64_t n, const uint8_t *base, size_t stride, const float *q, float *s) {
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        float32x4_t a[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
+        for (int64_t c = 0; c < D; c += 8) {
+            const float32x4_t q0 = vld1q_f32(q + c), q1 = vld1q_f32(q + c + 4);
+            for (int r = 0; r < 4; r++) {
+                const float16x8_t h = vld1q_f16((const float16_t *)(base + (j + r) * stride) + c);
+                a[r] = vfmaq_f32(a[r], vcvt_f32_f16(vget_low_f16(h)), q0);
+                a[r] = vfmaq_f32(a[r], vcvt_high_f32_f16(h), q1);
+            }
+        }
+        for (int r = 0; r < 4; r++) s[j + r] = vaddvq_f32(a[r]);
+    }
+    for (; j < n; j++) {
+        float32x4_t a = vdupq_n_f32(0.0f);
+        for (int64_t c = 0; c < D; c += 8) {
+            const float16x8_t h = vld1q_f16((const float16_t *)(base + j * stride) + c);
+            a = vfmaq_f32(a, vcvt_f32_f16(vget_low_f16(h)), vld1q_f32(q + c));
+            a = vfmaq_f32(a, vcvt_high_f32_f16(h), vld1q_f32(q + c + 4));
+        }
+        s[j] = vaddvq_f32(a);
+    }
+}
+
 } // namespace
 
 void kernels_add_attn_neon(isa_kernels *t) {
+    t->kv_vacc[(int)kv_format::f16] = vacc_f16;
+    t->kv_vacc[(int)kv_format::q8_0] = vacc_q8_0;
+    t->kv_vacc[(int)kv_format::q4_0] = vacc_q4_0;
+    t->kv_vacc[(int)kv_format::kivi4] = vacc_kivi<4>;
+    t->kv_vacc[(int)kv_format::kivi2] = vacc_kivi<2>;
+    t->kv_kdot[(int)kv_format::f16] = kdot_f16;
     t->axpy[(int)type::q8_0] = axpy_q8_0;
     t->axpy[(int)type::q4_0] = axpy_q4_0;
     t->kivi_kscore[0] = kivi_kscore<4>;
