@@ -37,6 +37,8 @@ bool kv_policy_parse(const char *name, kv_policy *out) {
     return i >= 0;
 }
 
+constexpr int64_t KIVI_MAX_PASS = 128;
+
 int64_t kv_cache::slack() const { return cfg_.policy == kv_policy::all ? 0 : std::max<int64_t>(KIVI_GROUP, cfg_.budget / 8); }
 
 status kv_cache::init(const hparams &hp, const kv_config &cfg_in) {
@@ -68,6 +70,11 @@ status kv_cache::init(const hparams &hp, const kv_config &cfg_in) {
         cap = std::min(cfg_.n_ctx, cfg_.budget + std::max(cfg_.n_batch, cfg_.obs_window) + slack());
     }
     const bool kivi = kv_is_kivi(f);
+    // KIVI stages a pass's tokens in the f16 residual: passes of at most KIVI_MAX_PASS tokens keep
+    // that staging area small (SmolLM2 at 4096 tokens, kivi2: 31.3 MiB allocated with 512-token
+    // passes, 20.6 MiB with 32) and quantize a long prompt as it goes. Not with SnapKV, whose
+    // observation window must see the whole prompt in one pass.
+    if (kivi && cfg_.policy != kv_policy::snapkv) cfg_.n_batch = std::min(cfg_.n_batch, KIVI_MAX_PASS);
     const int64_t cap_main = kivi ? (cap + KIVI_GROUP - 1) / KIVI_GROUP * KIVI_GROUP + KIVI_GROUP : cap;
     const int64_t cap_res = kivi ? cfg_.residual + cfg_.n_batch + KIVI_GROUP : 0;
     const bool scores = cfg_.policy == kv_policy::h2o || cfg_.policy == kv_policy::snapkv;

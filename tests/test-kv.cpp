@@ -164,8 +164,8 @@ TEST_CASE("compressed-cache attention kernels match the scalar reference on ever
     }
 }
 
-// One layer, H=4 query heads over Hkv=2 KV heads, D=64. Pass 1 (300 tokens, prefill rows) fills
-// the cache (KIVI: 288 quantized, 12 in the residual); pass 2 (M tokens) attends over the
+// One layer, H=4 query heads over Hkv=2 KV heads, D=64. Three passes of 100 tokens (prefill rows)
+// fill the cache (KIVI: 288 quantized, 12 in the residual); then a pass of M tokens attends over the
 // committed slots, read in place, plus its own. The reference recomputes pass 2 in double
 // precision from the cache's contents before the pass and the new tokens rounded like the cache.
 TEST_CASE("attention over every cache format, prefill rows and split decode, matches a direct computation") {
@@ -205,7 +205,9 @@ TEST_CASE("attention over every cache format, prefill rows and split decode, mat
                 kv.commit_pass();
                 return std::vector<float>((float *)o->data, (float *)o->data + D * H * n);
             };
-            pass(N1, randv((size_t)(D * H * N1), 1), randv((size_t)(D * Hkv * N1), 2), randv((size_t)(D * Hkv * N1), 3));
+            for (int64_t done = 0; done < N1; done += N1 / 3) // three passes: KIVI passes are at most 128 tokens
+                pass(N1 / 3, randv((size_t)(D * H * N1 / 3), 1 + (uint32_t)done), randv((size_t)(D * Hkv * N1 / 3), 2 + (uint32_t)done),
+                     randv((size_t)(D * Hkv * N1 / 3), 3 + (uint32_t)done));
             std::vector<float> kold[2], vold[2], sc0[2];
             std::vector<int32_t> pos0[2];
             double total0 = 0;
