@@ -16,6 +16,12 @@ struct compute_options {
     int n_threads = 1;
     bool (*abort_cb)(void *) = nullptr; // polled between nodes when set; true stops the graph
     void *abort_data = nullptr;
+    // Called by one thread before node i where hook_at[i] != 0, while the other threads wait (the
+    // weight store makes streamed weights resident there). Not called for other nodes. A false
+    // return stops the graph with the status the hook recorded.
+    bool (*before_node)(void *data, size_t node) = nullptr;
+    void *hook_data = nullptr;
+    const uint8_t *hook_at = nullptr; // one flag per node
 };
 
 struct backend_iface {

@@ -65,7 +65,13 @@ typedef struct tern_model tern_model;
 
 typedef struct tern_model_params {
     bool vocab_only; /* load only the tokenizer (tensors are not validated) */
-    bool use_mlock;  /* lock the mapped weights in RAM */
+    bool use_mlock;  /* lock the mapped weights in RAM (ignored with a mem_budget) */
+    /* Bytes of RAM for weights; 0 (default): the file is mapped and the OS pages it in. With a
+     * budget, tensors are read into RAM up to it and the rest are streamed from the file on every
+     * forward pass by a background I/O thread, ahead of use (results are identical). A budget too
+     * small to stream with is TERN_ERR_INVALID_ARGUMENT, and the message says the minimum. */
+    uint64_t mem_budget;
+    bool direct_io; /* with a budget: O_DIRECT reads where the file system allows (default true) */
 } tern_model_params;
 
 TERN_API tern_model_params tern_model_default_params(void);
@@ -233,6 +239,24 @@ TERN_API tern_status tern_context_kv_fill_synthetic(tern_context *ctx, int32_t n
  * the KIVI residual of kv_residual tokens included; -1 if the format does not fit the model. */
 TERN_API double tern_model_kv_bytes_per_token(const tern_model *model, tern_kv_type t, int32_t n_tokens, int32_t kv_residual);
 TERN_API void tern_context_perf_reset(tern_context *ctx);
+
+/* Weight I/O of a model loaded with a mem_budget (all zero without one). Counters are totals over
+ * the model's life, from all its contexts. */
+typedef struct tern_io_stats {
+    bool streaming;                   /* some weights are read from the file on every pass */
+    bool direct_io;                   /* reads bypass the page cache */
+    uint64_t mem_budget;
+    uint64_t bytes_weights;           /* all weight data of the model */
+    uint64_t bytes_resident;          /* weights kept in RAM */
+    uint64_t bytes_buffer;            /* the streaming buffer */
+    uint64_t bytes_streamed_per_pass; /* read per forward pass (per token when decoding) */
+    int32_t n_resident, n_streamed;   /* tensors */
+    uint64_t n_passes, bytes_read, n_reads;
+    uint64_t bytes_used, bytes_used_in_ram; /* weight bytes the passes computed with; of those, in RAM */
+    double read_ms;                   /* the I/O thread reading */
+    double io_wait_ms;                /* computation waiting for reads */
+} tern_io_stats;
+TERN_API tern_io_stats tern_model_io_stats(const tern_model *model);
 
 /* ---- sampling -------------------------------------------------------------------------- */
 typedef struct tern_sampler tern_sampler;

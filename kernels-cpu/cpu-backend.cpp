@@ -30,16 +30,20 @@ status cpu_compute(const std::vector<tensor *> &nodes, const compute_options &op
     uint8_t *wdata = work_buf.data();
     std::unique_ptr<std::atomic<int64_t>[]> counters(new std::atomic<int64_t>[nodes.size()]);
     for (size_t i = 0; i < nodes.size(); i++) counters[i].store(0, std::memory_order_relaxed);
-    bool aborted = false;
+    bool aborted = false, hook_failed = false;
 #pragma omp parallel num_threads(nth)
     {
         op_ctx c{omp_get_thread_num(), omp_get_num_threads(), wdata, k, nullptr};
         for (size_t i = 0; i < nodes.size(); i++) {
             tensor *n = nodes[i];
             c.next_chunk = &counters[i];
-            if (opt.abort_cb) {
+            const bool hook = opt.before_node && opt.hook_at[i];
+            if (opt.abort_cb || hook) {
 #pragma omp single
-                aborted = aborted || opt.abort_cb(opt.abort_data);
+                {
+                    aborted = aborted || (opt.abort_cb && opt.abort_cb(opt.abort_data));
+                    if (!aborted && hook && !opt.before_node(opt.hook_data, i)) hook_failed = aborted = true;
+                }
                 // implicit barrier after single: every thread sees the same `aborted`
                 if (aborted) break;
             }
@@ -48,6 +52,7 @@ status cpu_compute(const std::vector<tensor *> &nodes, const compute_options &op
 #pragma omp barrier
         }
     }
+    TERN_CHECK_OR_RETURN(!hook_failed, code::io, "a weight could not be made resident");
     TERN_CHECK_OR_RETURN(!aborted, code::aborted, "computation aborted by the caller");
     return status::ok();
 }

@@ -70,6 +70,8 @@ tern_model_params tern_model_default_params(void) {
     tern_model_params p;
     p.vocab_only = false;
     p.use_mlock = false;
+    p.mem_budget = 0;
+    p.direct_io = true;
     return p;
 }
 
@@ -337,6 +339,29 @@ const float *tern_get_logits(tern_context *ctx, int32_t i) {
 }
 
 tern_perf tern_context_perf(const tern_context *ctx) { return ctx ? ctx->perf : tern_perf{}; }
+
+tern_io_stats tern_model_io_stats(const tern_model *m) {
+    tern_io_stats r{};
+    if (!m || !m->store) return r;
+    const store_stats s = m->store->stats();
+    r.streaming = s.streaming;
+    r.direct_io = s.direct_io;
+    r.mem_budget = s.budget;
+    r.bytes_weights = s.bytes_weights;
+    r.bytes_resident = s.bytes_pinned;
+    r.bytes_buffer = s.bytes_ring;
+    r.bytes_streamed_per_pass = s.bytes_streamed_per_pass;
+    r.n_resident = s.n_pinned;
+    r.n_streamed = s.n_streamed;
+    r.n_passes = s.n_passes;
+    r.bytes_read = s.bytes_read;
+    r.n_reads = s.n_reads;
+    r.bytes_used = s.bytes_used;
+    r.bytes_used_in_ram = s.bytes_used_in_ram;
+    r.read_ms = s.read_ms;
+    r.io_wait_ms = s.io_wait_ms;
+    return r;
+}
 void tern_context_perf_reset(tern_context *ctx) {
     if (ctx) ctx->perf = tern_perf{};
 }

@@ -41,13 +41,18 @@ status context_decode(tern_context *ctx, const int32_t *tokens, int32_t n, bool 
         in.positions->data = pos.data();
         ctx->kv.bind(g, &in.kv);
         tensor *logits = m->arch->build(g, m->hp, m->w, in);
-        status st = plan_memory(g, ctx->act);
+        compute_options opt;
+        opt.n_threads = ctx->params.n_threads;
+        opt.abort_cb = ctx->params.abort_callback;
+        opt.abort_data = ctx->params.abort_user_data;
+        status st = m->store ? m->store->begin_pass(g, &opt) : status::ok();
         if (st) {
-            compute_options opt;
-            opt.n_threads = ctx->params.n_threads;
-            opt.abort_cb = ctx->params.abort_callback;
-            opt.abort_data = ctx->params.abort_user_data;
-            st = ctx->backend->compute(g.nodes(), opt);
+            st = plan_memory(g, ctx->act);
+            if (st) st = ctx->backend->compute(g.nodes(), opt);
+            if (m->store) {
+                if (!st && opt.before_node && !m->store->hook_error().is_ok()) st = m->store->hook_error();
+                m->store->end_pass(st.is_ok());
+            }
         }
         if (!st) {
             ctx->kv.abort_pass();

@@ -115,6 +115,16 @@ status model_load(const char *path, const tern_model_params &params, std::unique
     else if (m->n_params >= 1000000ull) std::snprintf(buf, sizeof buf, "%s %.0fM %s", arch.c_str(), m->n_params / 1e6, main_type.c_str());
     else std::snprintf(buf, sizeof buf, "%s %.0fK %s", arch.c_str(), m->n_params / 1e3, main_type.c_str());
     m->desc = buf;
+    if (params.mem_budget > 0) {
+        store_config sc;
+        sc.budget = params.mem_budget;
+        sc.direct_io = params.direct_io;
+        const tensor *lookup_only = m->w.tok_embd != m->w.output ? m->w.tok_embd : nullptr;
+        st = weight_store::open(path, f, m->weights, lookup_only, sc, &m->store);
+        if (!st) return status(st.err(), std::string(path) + ": " + st.message());
+        *out = std::move(m);
+        return status::ok();
+    }
     if (params.use_mlock && mlock(f.base(), f.file_size()) != 0)
         log_msg(TERN_LOG_WARN, "mlock of %zu bytes failed (raise RLIMIT_MEMLOCK); continuing", f.file_size());
     *out = std::move(m);

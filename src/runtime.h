@@ -9,6 +9,7 @@
 #include "kv-cache.h"
 #include "models/model.h"
 #include "vocab.h"
+#include "weight-store.h"
 
 #include <deque>
 #include <memory>
@@ -22,7 +23,8 @@ struct tern_model {
     tern::hparams hp;
     tern::model_weights w;
     tern::vocab voc;
-    std::deque<tern::tensor> weights; // leaves whose data lies in the mapping
+    std::deque<tern::tensor> weights; // leaves whose data lies in the mapping (or the store's RAM)
+    std::unique_ptr<tern::weight_store> store; // with a memory budget; destroyed before `weights`
     uint64_t n_params = 0, n_bytes = 0;
     std::string desc;
     bool vocab_only = false;

@@ -4,6 +4,7 @@
 // as a table or JSON lines. Token ids are fixed pseudo-random values, so runs are comparable.
 #include "commands.h"
 #include "kv-options.h"
+#include "mem-options.h"
 
 #include "tern.h"
 
@@ -23,6 +24,7 @@ namespace {
 struct bench_opts {
     std::string model, threads = "0";
     kv_opts kv;
+    mem_opts mem;
     int n_prompt = 128, n_gen = 64, depth = 0, reps = 3;
     bool json = false, synthetic_depth = false;
 };
@@ -42,11 +44,25 @@ stats summarize(const std::vector<double> &v) {
     return s;
 }
 
+// Weight I/O of the timed part of one test (a model loaded with --mem-budget).
+struct io_delta {
+    double bytes_read = 0, bytes_used = 0, bytes_used_in_ram = 0, io_wait_ms = 0, read_ms = 0;
+    int tokens = 0;
+    void add(const tern_io_stats &a, const tern_io_stats &b, int n) {
+        bytes_read += (double)(b.bytes_read - a.bytes_read);
+        bytes_used += (double)(b.bytes_used - a.bytes_used);
+        bytes_used_in_ram += (double)(b.bytes_used_in_ram - a.bytes_used_in_ram);
+        io_wait_ms += b.io_wait_ms - a.io_wait_ms;
+        read_ms += b.read_ms - a.read_ms;
+        tokens += n;
+    }
+};
+
 double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // Tokens/s of one test; returns < 0 on error (message printed).
 double run_once(tern_model *m, int threads, const tern_context_params &base, int n_prompt, int n_gen, int depth,
-                bool synthetic_depth, tern_kv_stats *kv_stats) {
+                bool synthetic_depth, tern_kv_stats *kv_stats, io_delta *io) {
     tern_context_params p = base;
     p.n_ctx = (uint32_t)(depth + n_prompt + n_gen + 8);
     p.n_threads = threads;
@@ -67,22 +83,29 @@ double run_once(tern_model *m, int threads, const tern_context_params &base, int
     if (depth > 0 && (synthetic_depth ? tern_context_kv_fill_synthetic(c, depth, 1) : tern_decode(c, toks.data(), depth, false)) != TERN_OK)
         return -1;
     if (kv_stats) *kv_stats = tern_context_kv_stats(c, depth + n_prompt + n_gen);
+    const tern_io_stats io0 = tern_model_io_stats(m);
     const double t0 = now_s();
     if (n_prompt > 0) {
         if (tern_decode(c, toks.data(), n_prompt, false) != TERN_OK) return -1;
-        return n_prompt / (now_s() - t0);
+        const double dt = now_s() - t0;
+        if (io) io->add(io0, tern_model_io_stats(m), n_prompt);
+        return n_prompt / dt;
     }
     for (int i = 0; i < n_gen; i++) {
         const tern_token t = next_tok();
         if (tern_decode(c, &t, 1, false) != TERN_OK) return -1;
     }
-    return n_gen / (now_s() - t0);
+    const double dt = now_s() - t0;
+    if (io) io->add(io0, tern_model_io_stats(m), n_gen);
+    return n_gen / dt;
 }
 
 int bench(const bench_opts &o) {
     const std::string path = o.model.empty() ? default_model_path() : o.model;
     tern_model *mp = nullptr;
-    if (tern_model_load(path.c_str(), nullptr, &mp) != TERN_OK) {
+    tern_model_params mparams = tern_model_default_params();
+    if (!apply_mem_options(o.mem, &mparams)) return 1;
+    if (tern_model_load(path.c_str(), &mparams, &mp) != TERN_OK) {
         std::fprintf(stderr, "tern: error: cannot load model: %s\n", tern_last_error());
         return 1;
     }
@@ -103,6 +126,8 @@ int bench(const bench_opts &o) {
     char desc[128];
     tern_model_desc(model.get(), desc, sizeof desc);
     const double size_mib = tern_model_size_bytes(model.get()) / 1048576.0;
+    const tern_io_stats plan = tern_model_io_stats(model.get());
+    if (!o.json) print_io_plan(stdout, model.get());
     if (!o.json) {
         std::printf("| %-28s | %9s | %7s | %8s | %9s | %-12s | %20s |\n", "model", "size", "threads", "kv", "kv B/tok", "test", "t/s");
         std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(30, '-').c_str(), std::string(11, '-').c_str(),
@@ -117,11 +142,12 @@ int bench(const bench_opts &o) {
     if (o.n_gen > 0) tests.push_back({0, o.n_gen});
     for (int th : threads) {
         for (const test &t : tests) {
-            run_once(model.get(), th, base, t.p ? std::min(t.p, 8) : 0, t.p ? 0 : 2, 0, false, nullptr); // warm-up
+            run_once(model.get(), th, base, t.p ? std::min(t.p, 8) : 0, t.p ? 0 : 2, 0, false, nullptr, nullptr); // warm-up
             std::vector<double> v;
             tern_kv_stats ks{};
+            io_delta io;
             for (int r = 0; r < o.reps; r++) {
-                const double tps = run_once(model.get(), th, base, t.p, t.n, o.depth, o.synthetic_depth, &ks);
+                const double tps = run_once(model.get(), th, base, t.p, t.n, o.depth, o.synthetic_depth, &ks, &io);
                 if (tps < 0) {
                     std::fprintf(stderr, "tern: error: %s\n", tern_last_error());
                     return 1;
@@ -140,10 +166,24 @@ int bench(const bench_opts &o) {
                             o.kv.policy.c_str(), o.kv.budget, ks.bytes_per_token, ks.bytes_per_token / ks.f16_bytes_per_token,
                             name.c_str(), t.p, t.n, o.depth, o.synthetic_depth ? "true" : "false", o.reps, s.mean, s.median, s.sd);
                 for (size_t i = 0; i < v.size(); i++) std::printf("%s%.3f", i ? ", " : "", v[i]);
-                std::printf("]}\n");
+                std::printf("]");
+                if (plan.mem_budget)
+                    std::printf(", \"mem_budget\": %llu, \"weight_bytes_resident\": %llu, \"weight_bytes_streamed_per_pass\": %llu, "
+                                "\"direct_io\": %s, \"weight_bytes_read_per_token\": %.0f, \"weight_ram_hit_rate\": %.4f, "
+                                "\"io_wait_ms_per_token\": %.3f, \"read_gb_per_s\": %.3f",
+                                (unsigned long long)plan.mem_budget, (unsigned long long)plan.bytes_resident,
+                                (unsigned long long)plan.bytes_streamed_per_pass, plan.direct_io ? "true" : "false",
+                                io.bytes_read / std::max(1, io.tokens), io.bytes_used > 0 ? io.bytes_used_in_ram / io.bytes_used : 1.0,
+                                io.io_wait_ms / std::max(1, io.tokens), io.read_ms > 0 ? io.bytes_read / (io.read_ms * 1e6) : 0.0);
+                std::printf("}\n");
             } else {
                 std::printf("| %-28s | %5.1f MiB | %7d | %8s | %9.0f | %-12s | %11.2f ± %6.2f |\n", desc, size_mib, th,
                             kv.c_str(), ks.bytes_per_token, name.c_str(), s.mean, s.sd);
+                if (plan.mem_budget)
+                    std::printf("|   weight I/O: %.1f MiB read/token, %.1f%% of weight bytes in RAM, compute waited %.1f ms/token, reads at %.2f GB/s\n",
+                                io.bytes_read / 1048576.0 / std::max(1, io.tokens),
+                                io.bytes_used > 0 ? 100.0 * io.bytes_used_in_ram / io.bytes_used : 100.0,
+                                io.io_wait_ms / std::max(1, io.tokens), io.read_ms > 0 ? io.bytes_read / (io.read_ms * 1e6) : 0.0);
             }
             std::fflush(stdout);
         }
@@ -165,6 +205,7 @@ runner add_bench(CLI::App &app) {
     c->add_flag("--synthetic-depth", o->synthetic_depth,
                 "fill the -d context with random keys and values (stored in the KV format) instead of running the model over it");
     add_kv_options(c, &o->kv);
+    add_mem_options(c, &o->mem);
     c->add_flag("--json", o->json, "one JSON object per test and thread count");
     return [o] { return bench(*o); };
 }

@@ -10,6 +10,7 @@
 // predicted from the compressed cache as in generation.
 #include "commands.h"
 #include "kv-options.h"
+#include "mem-options.h"
 
 #include "tern.h"
 
@@ -27,6 +28,7 @@ namespace {
 struct ppl_opts {
     std::string model, file;
     kv_opts kv;
+    mem_opts mem;
     int n_ctx = 512, threads = 0, max_chunks = 0, n_batch = 0;
 };
 } // namespace
@@ -42,6 +44,7 @@ runner add_perplexity(CLI::App &app) {
     c->add_option("-b,--batch-size", o->n_batch,
                   "tokens per forward pass (0: the chunk; 32 with a KV policy or a KIVI format, see docs/kv-cache.md)");
     add_kv_options(c, &o->kv);
+    add_mem_options(c, &o->mem);
     return [o] {
         if (o->model.empty()) o->model = default_model_path();
         std::ifstream in(o->file, std::ios::binary);
@@ -57,7 +60,9 @@ runner add_perplexity(CLI::App &app) {
             return 1;
         }
         tern_model *m = nullptr;
-        if (tern_model_load(o->model.c_str(), nullptr, &m) != TERN_OK) {
+        tern_model_params mp = tern_model_default_params();
+        if (!apply_mem_options(o->mem, &mp)) return 1;
+        if (tern_model_load(o->model.c_str(), &mp, &m) != TERN_OK) {
             std::fprintf(stderr, "tern: error: %s\n", tern_last_error());
             return 1;
         }
@@ -93,6 +98,7 @@ runner add_perplexity(CLI::App &app) {
         std::fprintf(stderr, "perplexity: %zu tokens, %d chunks of %d in passes of %u, scoring %d tokens each; KV %s, %.0f bytes/token (%.3fx f16)\n",
                      toks.size(), n_chunks, n_ctx, p.n_batch, n_ctx - 1 - n_ctx / 2, kv_label(o->kv).c_str(), ks.bytes_per_token,
                      ks.bytes_per_token / ks.f16_bytes_per_token);
+        print_io_plan(stderr, m);
         double nll = 0, nll2 = 0;
         long count = 0;
         const auto t0 = std::chrono::steady_clock::now();
@@ -122,6 +128,7 @@ runner add_perplexity(CLI::App &app) {
         std::printf("\nFinal estimate: PPL = %.4f +/- %.5f\n", ppl, err);
         std::fprintf(stderr, "perplexity: %ld tokens scored in %.1f s (%.1f tokens/s evaluated)\n", count, secs,
                      (double)n_chunks * n_ctx / secs);
+        print_io_stats(stderr, m, (int64_t)n_chunks * n_ctx);
         return 0;
     };
 }

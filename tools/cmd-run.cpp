@@ -2,6 +2,7 @@
 // and report load time and speeds on stderr. Uses only the public C API.
 #include "commands.h"
 #include "kv-options.h"
+#include "mem-options.h"
 
 #include "tern.h"
 
@@ -20,6 +21,7 @@ namespace {
 struct run_opts {
     std::string model, prompt, file, system;
     kv_opts kv;
+    mem_opts mem;
     int n_predict = 128, n_ctx = 0, n_threads = 0, top_k = 40, n_batch = 512;
     float temp = 0.8f, top_p = 0.95f, min_p = 0.05f, repeat_penalty = 1.0f;
     int64_t seed = -1;
@@ -88,6 +90,7 @@ int run(const run_opts &o) {
     const auto t0 = std::chrono::steady_clock::now();
     tern_model *mp = nullptr;
     tern_model_params mparams = tern_model_default_params();
+    if (!apply_mem_options(o.mem, &mparams)) return 1;
     if (tern_model_load(path.c_str(), &mparams, &mp) != TERN_OK) return error("cannot load model", tern_last_error());
     std::unique_ptr<tern_model, model_del> model(mp);
 
@@ -138,6 +141,7 @@ int run(const run_opts &o) {
         std::fprintf(stderr, "tern: KV cache %s: %.0f bytes/token (%.3fx f16) at %u tokens, %.1f MiB allocated\n",
                      kv_label(o.kv).c_str(), ks.bytes_per_token, ks.bytes_per_token / ks.f16_bytes_per_token, n_ctx,
                      ks.bytes_allocated / 1048576.0);
+        print_io_plan(stderr, model.get());
     }
 
     tern_sampler_params sp = tern_sampler_default_params();
@@ -183,6 +187,7 @@ int run(const run_opts &o) {
                  load_ms, p.n_prompt_tokens + (toks.size() == 1 ? 1 : 0),
                  p.t_prompt_ms > 0 ? 1000.0 * p.n_prompt_tokens / p.t_prompt_ms : 0.0, p.n_gen_tokens,
                  p.t_gen_ms > 0 ? 1000.0 * p.n_gen_tokens / p.t_gen_ms : 0.0);
+    if (o.verbose) print_io_stats(stderr, model.get(), p.n_prompt_tokens + p.n_gen_tokens);
     return 0;
 }
 
@@ -208,6 +213,7 @@ runner add_run(CLI::App &app) {
     c->add_option("--seed", o->seed, "RNG seed (-1: random)");
     c->add_option("--repeat-penalty", o->repeat_penalty, "repetition penalty (1: off)");
     add_kv_options(c, &o->kv);
+    add_mem_options(c, &o->mem);
     c->add_flag("--chat", o->chat, "wrap the prompt in the model's chat template as a user turn");
     c->add_option("--system", o->system, "system prompt (with --chat)");
     c->add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-generation tokens");

@@ -1,0 +1,28 @@
+// mem-options.h — the weight-memory options shared by run, bench, perplexity and info:
+// --mem-budget SIZE and --no-direct-io; and the I/O statistics they print.
+#pragma once
+
+#include "tern.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace tern_cli {
+
+struct mem_opts {
+    std::string budget; // "" = map the whole file
+    bool no_direct_io = false;
+};
+
+void add_mem_options(CLI::App *c, mem_opts *o);
+// Fills the model parameters; false (with a message printed) for a malformed size.
+bool apply_mem_options(const mem_opts &o, tern_model_params *p);
+// "512M", "1.5G", "4096" (bytes); K, M, G, T are powers of 1024. False if malformed or zero.
+bool parse_size(const std::string &s, uint64_t *out);
+// Two lines about the residency plan and I/O so far (nothing without a budget).
+void print_io_plan(FILE *out, const tern_model *m);
+void print_io_stats(FILE *out, const tern_model *m, int64_t n_tokens);
+
+} // namespace tern_cli
