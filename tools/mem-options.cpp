@@ -65,10 +65,10 @@ void print_io_stats(FILE *out, const tern_model *m, int64_t n_tokens) {
     if (!s.mem_budget) return;
     const double mb = 1048576.0;
     const double hit = s.bytes_used ? (double)s.bytes_used_in_ram / (double)s.bytes_used : 1.0;
-    std::fprintf(out, "tern: weight I/O: %.1f MiB read in %llu reads over %llu passes (%.1f MiB/token over %lld tokens), "
+    std::fprintf(out, "tern: weight I/O: %.1f MiB read in %llu reads over %llu forward passes of %lld tokens (%.1f MiB per pass), "
                       "%.1f%% of weight bytes found in RAM, reading %.0f ms (%.2f GB/s), compute waited %.0f ms\n",
-                 s.bytes_read / mb, (unsigned long long)s.n_reads, (unsigned long long)s.n_passes,
-                 n_tokens > 0 ? s.bytes_read / mb / (double)n_tokens : 0.0, (long long)n_tokens, 100.0 * hit, s.read_ms,
+                 s.bytes_read / mb, (unsigned long long)s.n_reads, (unsigned long long)s.n_passes, (long long)n_tokens,
+                 s.n_passes ? s.bytes_read / mb / (double)s.n_passes : 0.0, 100.0 * hit, s.read_ms,
                  s.read_ms > 0 ? s.bytes_read / (s.read_ms * 1e6) : 0.0, s.io_wait_ms);
 }
 
