@@ -175,3 +175,38 @@ TEST_CASE("LUT types end to end: quantize, run -v names the LUT kernels, whole-m
     for (const std::string &f : {tl4, q40, tlt}) std::remove(f.c_str());
 }
 }
+
+TEST_SUITE("cli") {
+
+TEST_CASE("--mem-budget: same text as the mapped model, I/O figures in run -v and bench --json, clear errors") {
+    const std::string path = test_util::temp_path("cli-stream.gguf");
+    result r = sh("synth -p tiny --type q8_0 " + path);
+    REQUIRE(r.code == 0);
+    const std::string gen = "run -m " + path + " -p 'a b c' -n 16 --temp 0 -t 1 --ignore-eos";
+    const result ref = sh(gen);
+    REQUIRE(ref.code == 0);
+    r = sh(gen + " --mem-budget 1.5M -v");
+    CHECK(r.code == 0);
+    CHECK(r.out.find("streamed per token") != std::string::npos);
+    CHECK(r.out.find("weight I/O:") != std::string::npos);
+    // The generated text (the line that starts with the prompt) is the same.
+    const auto text = [](const std::string &s) {
+        const size_t a = s.find("a b c");
+        return a == std::string::npos ? std::string("(none)") : s.substr(a, s.find('\n', a) - a);
+    };
+    CHECK(text(ref.out).size() > 8);
+    CHECK(text(r.out) == text(ref.out));
+    r = sh("bench -m " + path + " -p 0 -n 4 -r 1 -t 1 --json --mem-budget 1.5M");
+    CHECK(r.code == 0);
+    CHECK(r.out.find("\"weight_bytes_read_per_token\"") != std::string::npos);
+    CHECK(r.out.find("\"weight_ram_hit_rate\"") != std::string::npos);
+    r = sh(gen + " --mem-budget lots");
+    CHECK(r.code != 0);
+    CHECK(r.out.find("bad --mem-budget 'lots'") != std::string::npos);
+    r = sh(gen + " --mem-budget 64K");
+    CHECK(r.code != 0);
+    CHECK(r.out.find("too small") != std::string::npos);
+    std::remove(path.c_str());
+}
+
+} // TEST_SUITE
