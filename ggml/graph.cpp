@@ -8,7 +8,8 @@ namespace tern {
 
 const char *op_name(op o) {
     static const char *names[] = {"none", "view", "get_rows", "mul_mat", "add", "mul",
-                                  "rms_norm", "rope", "silu_mul", "relu2_mul", "scale", "kv_store", "attention"};
+                                  "rms_norm", "rope", "silu_mul", "relu2_mul", "scale", "kv_store", "attention",
+                                  "ffn_select", "sparse_ffn"};
     return (int)o < (int)op::count_ ? names[(int)o] : "?";
 }
 
@@ -109,6 +110,28 @@ tensor *graph::gated(op o, tensor *gate, tensor *up) {
     t->src[1] = up;
     return t;
 }
+tensor *graph::ffn_select(tensor *g, float keep) {
+    assert(tensor_is_contiguous(g) && g->ttype == type::f32);
+    tensor *t = new_node(op::ffn_select, type::f32, 2, g->ne);
+    t->src[0] = g;
+    t->fparams[0] = keep;
+    return t;
+}
+
+tensor *graph::sparse_ffn(tensor *coef, tensor *x, tensor *bundles, type elem) {
+    assert(coef->ne[0] == bundles->ne[1] && coef->ne[1] == x->ne[1]);
+    assert(bundles->ttype == type::i8 && (size_t)bundles->ne[0] >= ffn_bundle_bytes(elem, x->ne[0]));
+    const int64_t ne[2] = {x->ne[0], x->ne[1]};
+    tensor *t = new_node(op::sparse_ffn, type::f32, 2, ne);
+    t->src[0] = coef;
+    t->src[1] = x;
+    t->src[2] = bundles;
+    t->iparams[0] = (int32_t)elem;
+    return t;
+}
+
+size_t ffn_bundle_bytes(type t, int64_t E) { return 2 * row_size(t, E); }
+
 tensor *graph::silu_mul(tensor *gate, tensor *up) { return gated(op::silu_mul, gate, up); }
 tensor *graph::relu2_mul(tensor *gate, tensor *up) { return gated(op::relu2_mul, gate, up); }
 

@@ -33,6 +33,11 @@ enum class op : uint8_t {
     scale,     // src0 * fparams[0]
     kv_store,  // append keys src0 and values src1 [D*Hkv, M] f32 to the KV cache src2 (kv-layout.h)
     attention, // src0 q [D, H, M] over KV cache src1 (after kv_store src2) -> [D*H, M]; fparams[0] = scale
+    // Sparse SwiGLU FFN over a row-column bundled layout (docs/weights-memory.md, "sparse mode"):
+    ffn_select, // src0 gate output g [F, M] -> [F, M]: silu(g) where |silu(g)| is among the
+                // fparams[0] * F largest of its column (ties kept), else 0; fparams[0] >= 1 keeps all
+    sparse_ffn, // src0 coefficients [F, M] (ffn_select), src1 x [E, M], src2 bundles (i8 [stride, F],
+                // iparams[0] = element type): y = sum over j with c[j] != 0 of c[j] * (up_j . x) * down_j
     count_,
 };
 const char *op_name(op o);
@@ -40,7 +45,14 @@ const char *op_name(op o);
 enum tensor_flags : uint32_t {
     tensor_flag_input = 1,  // written by the caller before compute
     tensor_flag_output = 2, // read by the caller after compute: never reused by the planner
+    // A bundle table whose data is an array of ne[1] row pointers (rows scattered in memory; a
+    // null row is one the graph does not read), not the rows themselves.
+    tensor_flag_indirect = 4,
 };
+
+// One neuron's bundle in a sparse FFN table: its up row, then its down column (as a row), both
+// of the table's element type t over E elements, then padding up to the table's row stride.
+size_t ffn_bundle_bytes(type t, int64_t E);
 
 struct tensor {
     type ttype = type::f32;
@@ -79,6 +91,8 @@ class graph {
     tensor *silu_mul(tensor *gate, tensor *up);
     tensor *relu2_mul(tensor *gate, tensor *up);
     tensor *scale(tensor *x, float s);
+    tensor *ffn_select(tensor *g, float keep);
+    tensor *sparse_ffn(tensor *coef, tensor *x, tensor *bundles, type elem);
     // A layer's KV cache enters a graph as a leaf whose data is its kv_layer (kv-layout.h).
     tensor *kv_cache_leaf(kv_layer *layer);
     // Append the pass's keys and values [D*Hkv, M] (keys already rotated) to the cache.

@@ -72,6 +72,13 @@ typedef struct tern_model_params {
      * small to stream with is TERN_ERR_INVALID_ARGUMENT, and the message says the minimum. */
     uint64_t mem_budget;
     bool direct_io; /* with a budget: O_DIRECT reads where the file system allows (default true) */
+    /* Bundled models (tern_flash_prepare) only. flash_keep: the fraction of FFN neurons each token
+     * uses, those with the largest |silu(gate)| (0 or 1: all, which matches the original model up
+     * to the bundles' requantized down columns). flash_window: with a mem_budget, how many
+     * neurons per layer stay cached after use, least recently used evicted (0: flash_keep x the
+     * FFN width, one token's worth). */
+    float flash_keep;
+    int32_t flash_window;
 } tern_model_params;
 
 TERN_API tern_model_params tern_model_default_params(void);
@@ -147,6 +154,15 @@ typedef void (*tern_quantize_progress)(int32_t done, int32_t total, const char *
                                        const char *to_type, void *user_data);
 TERN_API tern_status tern_model_quantize(const char *in_path, const char *out_path, const char *type, int32_t n_threads,
                                          tern_quantize_progress progress, void *user_data);
+
+/* Rewrite a llama-architecture model for flash sparse mode (docs/weights-memory.md): each layer's
+ * ffn_up and ffn_down become one table of per-neuron bundles (up row + down column, padded to a
+ * multiple of 512 bytes), so one read brings all a neuron needs. progress (may be NULL) is called
+ * before each layer with (layer, n_layer). Errors as tern_model_quantize; TERN_ERR_UNSUPPORTED for
+ * other architectures. */
+typedef void (*tern_layer_progress)(int32_t layer, int32_t n_layer, void *user_data);
+TERN_API tern_status tern_flash_prepare(const char *in_path, const char *out_path, int32_t n_threads,
+                                        tern_layer_progress progress, void *user_data);
 
 typedef struct tern_context tern_context;
 
@@ -255,6 +271,10 @@ typedef struct tern_io_stats {
     uint64_t bytes_used, bytes_used_in_ram; /* weight bytes the passes computed with; of those, in RAM */
     double read_ms;                   /* the I/O thread reading */
     double io_wait_ms;                /* computation waiting for reads */
+    /* flash sparse mode: FFN neurons the passes used, of those found in the neuron window, and the
+     * bytes read for the others (included in bytes_read) */
+    uint64_t neurons_used, neurons_cached, bytes_read_neurons;
+    uint64_t bytes_window;            /* the neuron window's memory */
 } tern_io_stats;
 TERN_API tern_io_stats tern_model_io_stats(const tern_model *model);
 

@@ -1,6 +1,7 @@
 // cpu-backend.cpp — graph execution on the CPU: one OpenMP parallel region per graph, every
-// thread walks the node list, a barrier after each node. Abort requests are sampled by thread 0
-// and shared, so all threads leave the loop at the same node.
+// thread walks the node list, a barrier after each node. Abort requests and the weight store's
+// hooks run in a single thread between nodes; the node to stop at is shared, so all threads leave
+// the loop at the same node.
 #include "cpu-backend.h"
 #include "lut.h"
 
@@ -30,7 +31,10 @@ status cpu_compute(const std::vector<tensor *> &nodes, const compute_options &op
     uint8_t *wdata = work_buf.data();
     std::unique_ptr<std::atomic<int64_t>[]> counters(new std::atomic<int64_t>[nodes.size()]);
     for (size_t i = 0; i < nodes.size(); i++) counters[i].store(0, std::memory_order_relaxed);
-    bool aborted = false, hook_failed = false;
+    // The node at which the graph stops (set inside a single by the thread that decides): a thread
+    // still checking an earlier node (view nodes have no barrier after them) keeps going to it.
+    std::atomic<size_t> stop_at{SIZE_MAX};
+    bool hook_failed = false;
 #pragma omp parallel num_threads(nth)
     {
         op_ctx c{omp_get_thread_num(), omp_get_num_threads(), wdata, k, nullptr};
@@ -41,17 +45,18 @@ status cpu_compute(const std::vector<tensor *> &nodes, const compute_options &op
             if (opt.abort_cb || hook) {
 #pragma omp single
                 {
-                    aborted = aborted || (opt.abort_cb && opt.abort_cb(opt.abort_data));
-                    if (!aborted && hook && !opt.before_node(opt.hook_data, i)) hook_failed = aborted = true;
+                    if (opt.abort_cb && opt.abort_cb(opt.abort_data)) stop_at.store(i);
+                    else if (hook && !opt.before_node(opt.hook_data, i)) hook_failed = true, stop_at.store(i);
                 }
-                // implicit barrier after single: every thread sees the same `aborted`
-                if (aborted) break;
+                // implicit barrier after single: every thread sees the same decision for node i
+                if (stop_at.load() <= i) break;
             }
             if (n->kind == op::view || n->kind == op::none) continue;
             cpu_op_compute(c, n);
 #pragma omp barrier
         }
     }
+    const bool aborted = stop_at.load() != SIZE_MAX;
     TERN_CHECK_OR_RETURN(!hook_failed, code::io, "a weight could not be made resident");
     TERN_CHECK_OR_RETURN(!aborted, code::aborted, "computation aborted by the caller");
     return status::ok();

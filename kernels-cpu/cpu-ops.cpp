@@ -275,6 +275,8 @@ size_t cpu_op_work_size(const tensor *node, int n_threads) {
         return std::max(dot, gemm);
     }
     case op::attention: return cpu_attention_work_size(node, n_threads);
+    case op::ffn_select:
+    case op::sparse_ffn: return cpu_sparse_ffn_work_size(node, n_threads);
     default: return 0;
     }
 }
@@ -286,6 +288,8 @@ bool cpu_supports_op(const tensor *node) {
         return kernels_generic()->dot[(int)node->src[0]->ttype] != nullptr || type_is_lut(node->src[0]->ttype);
     case op::kv_store:
     case op::attention: return cpu_attention_supported(node, kernels_generic());
+    case op::ffn_select:
+    case op::sparse_ffn: return cpu_sparse_ffn_supported(node);
     case op::count_: return false;
     default: return true;
     }
@@ -298,6 +302,8 @@ void cpu_op_compute(const op_ctx &c, tensor *node) {
     case op::count_: break;
     case op::get_rows: op_get_rows(c, node); break;
     case op::mul_mat: op_mul_mat(c, node); break;
+    case op::ffn_select: cpu_ffn_select(c, node); break;
+    case op::sparse_ffn: cpu_sparse_ffn(c, node); break;
     case op::add: elementwise2(c, node, [](float a, float b) { return a + b; }); break;
     case op::mul: elementwise2(c, node, [](float a, float b) { return a * b; }); break;
     case op::rms_norm: op_rms_norm(c, node); break;

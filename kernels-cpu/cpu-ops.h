@@ -34,4 +34,10 @@ void cpu_kv_store(const op_ctx &c, tensor *dst);
 void cpu_attention(const op_ctx &c, tensor *dst);
 void cpu_op_compute(const op_ctx &c, tensor *node);
 
+// sparse-ffn.cpp: ffn_select and sparse_ffn (flash sparse mode).
+size_t cpu_sparse_ffn_work_size(const tensor *node, int n_threads);
+bool cpu_sparse_ffn_supported(const tensor *node);
+void cpu_ffn_select(const op_ctx &c, tensor *dst);
+void cpu_sparse_ffn(const op_ctx &c, tensor *dst);
+
 } // namespace tern

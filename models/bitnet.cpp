@@ -15,6 +15,8 @@ namespace {
 
 status bitnet_hparams(const gguf_file &f, hparams *hp) {
     TERN_RETURN_IF_ERROR(read_common_hparams(f, "bitnet", hp));
+    TERN_CHECK_OR_RETURN(hp->ffn_bundle_type < 0, code::unsupported,
+                         "a bundled (flash-prepare) FFN is not supported for bitnet: its FFN sub-norm needs every neuron");
     hp->rope_mode = rope_mode_neox;
     std::string act;
     if (f.get_str("bitnet.hidden_activation", &act)) {

@@ -24,8 +24,8 @@ tensor *build_attn(graph &g, const hparams &hp, const layer_weights &lw, tensor 
 // attention over the cache: -> [H*D, M].
 tensor *build_rope_attn(graph &g, const hparams &hp, tensor *q, tensor *k, tensor *v, const graph_inputs &in, int il);
 
-// SwiGLU FFN: down(silu(gate x) * up x).
-tensor *build_ffn_swiglu(graph &g, const layer_weights &lw, tensor *x);
+// SwiGLU FFN: down(silu(gate x) * up x); over a bundled layout, the sparse FFN with hp.ffn_keep.
+tensor *build_ffn_swiglu(graph &g, const hparams &hp, const layer_weights &lw, tensor *x);
 
 // Final norm + output projection; only the last token's column unless all_logits.
 tensor *build_output(graph &g, const hparams &hp, const model_weights &w, tensor *x, const graph_inputs &in);

@@ -25,7 +25,7 @@ tensor *llama_build(graph &g, const hparams &hp, const model_weights &w, const g
     for (int il = 0; il < (int)hp.n_layer; il++) {
         const layer_weights &l = w.layers[il];
         x = g.add(x, build_attn(g, hp, l, build_norm(g, x, l.attn_norm, hp.rms_eps), in, il));
-        x = g.add(x, build_ffn_swiglu(g, l, build_norm(g, x, l.ffn_norm, hp.rms_eps)));
+        x = g.add(x, build_ffn_swiglu(g, hp, l, build_norm(g, x, l.ffn_norm, hp.rms_eps)));
     }
     return build_output(g, hp, w, x, in);
 }

@@ -21,6 +21,10 @@ struct hparams {
     float rms_eps = 1e-5f, rope_base = 10000.0f;
     int rope_mode = rope_mode_normal;
     bool ffn_relu2 = false; // FFN gate activation: squared ReLU (BitNet b1.58 2B4T), else SiLU
+    // Row-column bundled FFN (`tern flash-prepare`): the bundles' element type, or -1; and the
+    // fraction of FFN neurons each token uses (set by the runtime; 1 = all, exact).
+    int ffn_bundle_type = -1;
+    float ffn_keep = 1.0f;
     int64_t n_embd_kv() const { return head_dim * n_head_kv; }
 };
 
@@ -31,6 +35,7 @@ struct layer_weights {
     tensor *ffn_norm = nullptr;                                 // [E]
     tensor *ffn_gate = nullptr, *ffn_up = nullptr;              // [E, F]
     tensor *ffn_down = nullptr;                                 // [F, E]
+    tensor *ffn_bundle = nullptr; // i8 [stride, F]: per neuron its up row and down column (flash-prepare)
     // BitNet: RMS norms applied to the attention output before wo and to the FFN's inner
     // activations before ffn_down; optional per-matrix output scales (1-element tensors).
     tensor *attn_sub_norm = nullptr, *ffn_sub_norm = nullptr;   // [H*D], [F]
@@ -53,6 +58,8 @@ class tensor_lookup {
     tensor *get(const std::string &name, std::initializer_list<int64_t> ne, bool required = true) {
         return get(name, (int)ne.size(), ne.begin(), required);
     }
+    // A table of raw bytes (GGUF type i8), `rows` rows of at least `min_row_bytes` each.
+    virtual tensor *get_raw(const std::string &name, int64_t rows, int64_t min_row_bytes) = 0;
     status error;
 };
 

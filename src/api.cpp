@@ -1,6 +1,7 @@
 // api.cpp — the C API: argument checks, error text, and calls into the runtime. No exception
 // escapes: every entry point that can allocate catches std::exception.
 #include "runtime.h"
+#include "flash-prepare.h"
 
 #include "kernels-cpu/cpu-backend.h"
 #include "quantize.h"
@@ -72,6 +73,8 @@ tern_model_params tern_model_default_params(void) {
     p.use_mlock = false;
     p.mem_budget = 0;
     p.direct_io = true;
+    p.flash_keep = 0.0f;
+    p.flash_window = 0;
     return p;
 }
 
@@ -360,6 +363,10 @@ tern_io_stats tern_model_io_stats(const tern_model *m) {
     r.bytes_used_in_ram = s.bytes_used_in_ram;
     r.read_ms = s.read_ms;
     r.io_wait_ms = s.io_wait_ms;
+    r.neurons_used = s.neurons_used;
+    r.neurons_cached = s.neurons_cached;
+    r.bytes_read_neurons = s.bytes_read_neurons;
+    r.bytes_window = s.bytes_window;
     return r;
 }
 void tern_context_perf_reset(tern_context *ctx) {
@@ -418,6 +425,17 @@ void tern_sampler_reset(tern_sampler *s) {
 }
 
 } // extern "C"
+
+extern "C" tern_status tern_flash_prepare(const char *in_path, const char *out_path, int32_t n_threads,
+                                          tern_layer_progress progress, void *user_data) {
+    if (!in_path || !out_path) return fail(code::invalid_argument, "tern_flash_prepare: null argument");
+    return guarded([&] {
+        std::function<void(int, int)> cb;
+        if (progress) cb = [&](int l, int n) { progress(l, n, user_data); };
+        status st = flash_prepare(in_path, out_path, n_threads, cb, nullptr);
+        return st.is_ok() ? TERN_OK : set_error(st);
+    });
+}
 
 extern "C" tern_status tern_model_quantize(const char *in_path, const char *out_path, const char *type, int32_t n_threads,
                                            tern_quantize_progress progress, void *user_data) {

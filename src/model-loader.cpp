@@ -4,6 +4,7 @@
 
 #include <sys/mman.h>
 
+#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -44,6 +45,29 @@ class gguf_lookup : public tensor_lookup {
         }
         if (n_dims == 1 && ti->ttype != type::f32) {
             error = make_status(code::unsupported, "vector tensor '%s' must be f32, is %s", name.c_str(), tr->name);
+            return nullptr;
+        }
+        m_.weights.emplace_back();
+        tensor *t = &m_.weights.back();
+        tensor_set_shape(t, ti->ttype, (int)ti->n_dims, ti->ne);
+        t->data = const_cast<uint8_t *>(m_.file->tensor_data(*ti));
+        t->name = name;
+        made_[name] = t;
+        return t;
+    }
+
+    tensor *get_raw(const std::string &name, int64_t rows, int64_t min_row_bytes) override {
+        if (!error.is_ok()) return nullptr;
+        if (auto it = made_.find(name); it != made_.end()) return it->second;
+        const gguf_tensor_info *ti = m_.file->find_tensor(name);
+        if (!ti) {
+            error = make_status(code::bad_format, "model is missing tensor '%s'", name.c_str());
+            return nullptr;
+        }
+        if (ti->ttype != type::i8 || ti->n_dims != 2 || ti->ne[1] != rows || ti->ne[0] < min_row_bytes) {
+            error = make_status(code::bad_format, "tensor '%s' is %s %s, expected i8 [>= %lld, %lld]", name.c_str(),
+                                type_name(ti->ttype), shape_str((int)ti->n_dims, ti->ne).c_str(), (long long)min_row_bytes,
+                                (long long)rows);
             return nullptr;
         }
         m_.weights.emplace_back();
@@ -115,12 +139,24 @@ status model_load(const char *path, const tern_model_params &params, std::unique
     else if (m->n_params >= 1000000ull) std::snprintf(buf, sizeof buf, "%s %.0fM %s", arch.c_str(), m->n_params / 1e6, main_type.c_str());
     else std::snprintf(buf, sizeof buf, "%s %.0fK %s", arch.c_str(), m->n_params / 1e3, main_type.c_str());
     m->desc = buf;
+    const float keep = params.flash_keep;
+    TERN_CHECK_OR_RETURN(keep >= 0.0f && keep <= 1.0f, code::invalid_argument,
+                         "flash_keep %g is outside [0, 1] (the fraction of FFN neurons each token uses)", (double)keep);
+    TERN_CHECK_OR_RETURN(params.flash_window >= 0, code::invalid_argument, "flash_window must be >= 0");
+    std::vector<const tensor *> bundles;
+    for (const layer_weights &l : m->w.layers)
+        if (l.ffn_bundle) bundles.push_back(l.ffn_bundle);
+    m->hp.ffn_keep = keep > 0.0f ? keep : 1.0f;
+    if (keep > 0.0f && keep < 1.0f && bundles.empty())
+        log_msg(TERN_LOG_WARN, "%s: flash_keep applies to bundled models only (tern flash-prepare); ignored", path);
     if (params.mem_budget > 0) {
         store_config sc;
         sc.budget = params.mem_budget;
         sc.direct_io = params.direct_io;
+        sc.window = params.flash_window > 0 ? params.flash_window
+                                            : std::max<int64_t>(1, (int64_t)std::llround(m->hp.ffn_keep * (double)m->hp.n_ff));
         const tensor *lookup_only = m->w.tok_embd != m->w.output ? m->w.tok_embd : nullptr;
-        st = weight_store::open(path, f, m->weights, lookup_only, sc, &m->store);
+        st = weight_store::open(path, f, m->weights, lookup_only, bundles, sc, &m->store);
         if (!st) return status(st.err(), std::string(path) + ": " + st.message());
         *out = std::move(m);
         return status::ok();

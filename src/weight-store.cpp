@@ -42,7 +42,8 @@ uint32_t bit_reverse(uint32_t i, int bits) {
 } // namespace
 
 status weight_store::open(const std::string &path, const gguf_file &f, std::deque<tensor> &weights,
-                          const tensor *lookup_only, const store_config &cfg, std::unique_ptr<weight_store> *out) {
+                          const tensor *lookup_only, const std::vector<const tensor *> &bundles, const store_config &cfg,
+                          std::unique_ptr<weight_store> *out) {
     TERN_CHECK_OR_RETURN(cfg.budget > 0, code::invalid_argument, "a weight store needs a memory budget");
     std::unique_ptr<weight_store> s(new weight_store());
     s->path_ = path;
@@ -66,7 +67,11 @@ status weight_store::open(const std::string &path, const gguf_file &f, std::dequ
         s->entries_.push_back(e);
         s->st_.bytes_weights += e.n;
     }
-    TERN_RETURN_IF_ERROR(s->plan(lookup_only, cfg.budget));
+    uint64_t total = 0;
+    for (const entry &e : s->entries_) total += e.span;
+    uint64_t reserved = 0;
+    if (total > cfg.budget && !bundles.empty()) TERN_RETURN_IF_ERROR(s->plan_windows(bundles, cfg, &reserved));
+    TERN_RETURN_IF_ERROR(s->plan(lookup_only, cfg.budget, reserved));
 
     // Read the pinned tensors into one arena, in file order.
     for (const entry &e : s->entries_)
@@ -92,12 +97,30 @@ status weight_store::open(const std::string &path, const gguf_file &f, std::dequ
         s->ring_ = (uint8_t *)std::aligned_alloc(k_page, s->ring_cap_);
         TERN_CHECK_OR_RETURN(s->ring_, code::out_of_memory, "cannot allocate the %s streaming buffer", mib(s->ring_cap_).c_str());
     }
+    if (!s->windows_.empty()) {
+        size_t bytes = 0;
+        for (const neuron_window &w : s->windows_) bytes += (size_t)w.cap * w.stride;
+        s->window_mem_ = (uint8_t *)std::aligned_alloc(k_page, round_up(bytes, k_page));
+        s->stage_ = (uint8_t *)std::aligned_alloc(k_page, s->stage_cap_);
+        TERN_CHECK_OR_RETURN(s->window_mem_ && s->stage_, code::out_of_memory, "cannot allocate %s of neuron windows", mib(bytes).c_str());
+        size_t at = 0;
+        for (neuron_window &w : s->windows_) w.slots = s->window_mem_ + at, at += (size_t)w.cap * w.stride;
+        for (int i = 0; i < 3; i++) s->readers_.emplace_back([p = s.get()] { p->reader_loop(); });
+    }
     *out = std::move(s);
     return status::ok();
 }
 
 weight_store::~weight_store() {
     stop_io();
+    {
+        std::lock_guard<std::mutex> lk(rd_mu_);
+        rd_stop_ = true;
+    }
+    rd_cv_.notify_all();
+    for (std::thread &t : readers_) t.join();
+    std::free(window_mem_);
+    std::free(stage_);
     if (fd_ >= 0 && fd_ != fd_rows_) ::close(fd_);
     if (fd_rows_ >= 0) ::close(fd_rows_);
     std::free(arena_);
@@ -109,22 +132,28 @@ weight_store::~weight_store() {
 // forced, then fill the rest of the budget largest first (equal sizes in bit-reversed order, so
 // pinned tensors are spread over the layers and reads keep overlapping compute); keep the s that
 // streams the fewest bytes.
-status weight_store::plan(const tensor *lookup_only, uint64_t budget) {
+status weight_store::plan(const tensor *lookup_only, uint64_t budget, uint64_t reserved) {
     uint64_t small = 0, total = 0;
     std::vector<int> mats;
     int lookup = -1;
+    st_.budget = budget;
+    TERN_CHECK_OR_RETURN(reserved < budget, code::invalid_argument,
+                         "memory budget %s is too small for this model: its neuron windows alone need %s", mib(budget).c_str(),
+                         mib(reserved).c_str());
+    const uint64_t full_budget = budget;
+    budget -= reserved;
     for (int i = 0; i < (int)entries_.size(); i++) {
         entry &e = entries_[i];
+        if (e.window >= 0) continue;
         total += e.span;
         if (e.t == lookup_only) lookup = i;
         else if (e.t->ne[1] == 1 && e.t->ne[2] == 1) e.pinned = true, small += e.span;
         else mats.push_back(i);
     }
-    st_.budget = budget;
-    if (total <= budget) { // everything fits: pin all, no streaming
-        for (entry &e : entries_) e.pinned = true;
+    if (total <= budget) { // everything else fits: pin it, no streaming
+        for (entry &e : entries_)
+            if (e.window < 0) e.pinned = true, st_.n_pinned++;
         st_.bytes_pinned = total;
-        st_.n_pinned = (int)entries_.size();
         return status::ok();
     }
     // Fill order: size descending; equal sizes spread by bit-reversing their index.
@@ -158,8 +187,9 @@ status weight_store::plan(const tensor *lookup_only, uint64_t budget) {
     if (best_streamed == UINT64_MAX)
         return make_status(code::invalid_argument,
                            "memory budget %s is too small for this model: streaming its %s of weights needs at "
-                           "least %s (small tensors, and a buffer of %d times the largest streamed tensor)",
-                           mib(budget).c_str(), mib(total).c_str(), mib(min_need).c_str(), (int)k_ring_tensors);
+                           "least %s (small tensors, a buffer of %d times the largest streamed tensor, and %s of neuron windows)",
+                           mib(full_budget).c_str(), mib(total + reserved).c_str(), mib(min_need + reserved).c_str(),
+                           (int)k_ring_tensors, mib(reserved).c_str());
     // Apply the best plan.
     uint64_t room = budget - small - k_ring_tensors * best_s;
     for (int i : mats)
@@ -174,7 +204,7 @@ status weight_store::plan(const tensor *lookup_only, uint64_t budget) {
     ring_cap_ = (size_t)(k_ring_tensors * max_streamed);
     for (const entry &e : entries_) {
         if (e.pinned) st_.bytes_pinned += e.span, st_.n_pinned++;
-        else if (&e - entries_.data() != lookup) st_.bytes_streamed_per_pass += e.span, st_.n_streamed++;
+        else if (&e - entries_.data() != lookup && e.window < 0) st_.bytes_streamed_per_pass += e.span, st_.n_streamed++;
     }
     st_.bytes_ring = ring_cap_;
     st_.streaming = streaming_;
@@ -267,6 +297,7 @@ status weight_store::prepare(graph &g, compute_options *opt) {
     std::vector<int> order;
     std::vector<int64_t> last_use(entries_.size(), -1);
     std::vector<int64_t> first_use(entries_.size(), -1);
+    std::vector<std::pair<size_t, int>> sparse_nodes; // node, window
     uint64_t used = 0, used_ram = 0;
     for (size_t i = 0; i < nodes.size(); i++) {
         tensor *node = nodes[i];
@@ -274,6 +305,17 @@ status weight_store::prepare(graph &g, compute_options *opt) {
             auto it = index_.find(node->view_src);
             if (it != index_.end() && !entries_[it->second].pinned)
                 return make_status(code::unsupported, "a view of the streamed weight '%s' cannot be computed", node->view_src->name.c_str());
+        }
+        if (node->kind == op::sparse_ffn) {
+            auto it = index_.find(node->src[2]);
+            if (it != index_.end() && entries_[it->second].window >= 0) {
+                sparse_nodes.push_back({i, entries_[it->second].window});
+                for (int k = 0; k < 2; k++) { // coefficients and activations are not weights
+                    auto jt = index_.find(node->src[k]);
+                    TERN_CHECK_OR_RETURN(jt == index_.end(), code::internal, "sparse_ffn reads a weight as activations");
+                }
+                continue;
+            }
         }
         if (node->kind == op::get_rows) {
             auto it = index_.find(node->src[0]);
@@ -302,7 +344,13 @@ status weight_store::prepare(graph &g, compute_options *opt) {
         st_.bytes_used_in_ram += used_ram;
         st_.n_passes++;
     }
-    if (order.empty()) return status::ok();
+    sparse_at_.clear();
+    for (const auto &sn : sparse_nodes) sparse_at_[sn.first] = sn.second;
+    if (order.empty() && sparse_nodes.empty()) return status::ok();
+    if (order.empty() && !order_.empty()) {
+        stop_io();
+        order_.clear();
+    }
     // Every tensor read while one is in use must fit in the ring at once.
     uint64_t live = 0, max_live = 0;
     for (size_t p = 0; p < order.size(); p++) {
@@ -314,7 +362,7 @@ status weight_store::prepare(graph &g, compute_options *opt) {
     if (max_live > ring_cap_)
         return make_status(code::unsupported, "this graph keeps %s of streamed weights in use at once, more than the %s buffer",
                            mib(max_live).c_str(), mib(ring_cap_).c_str());
-    if (order != order_) { // a new sequence of reads: restart the read-ahead with it
+    if (!order.empty() && order != order_) { // a new sequence of reads: restart the read-ahead with it
         stop_io();
         order_ = order;
         pos_.assign(entries_.size(), -1);
@@ -330,7 +378,10 @@ status weight_store::prepare(graph &g, compute_options *opt) {
         hook_at_[(size_t)first_use[e]] = 1;
         if ((size_t)last_use[e] + 1 < nodes.size()) hook_at_[(size_t)last_use[e] + 1] = 1;
     }
-    if (!io_.joinable()) {
+    for (const auto &sn : sparse_nodes) hook_at_[sn.first] = 1;
+    pass_nodes_ = &nodes;
+    sparse_clock_++;
+    if (!order_.empty() && !io_.joinable()) {
         std::lock_guard<std::mutex> lk(mu_);
         stop_ = false;
         io_ = std::thread([this] { io_loop(); });
@@ -348,6 +399,15 @@ status weight_store::prepare(graph &g, compute_options *opt) {
 
 void weight_store::end_pass(bool completed) {
     if (pass_streams_) {
+        for (neuron_window &w : windows_) {
+            for (int32_t j : w.set) w.rows[(size_t)j] = nullptr;
+            w.set.clear();
+            entries_[w.entry].t->data = nullptr;
+        }
+        overflow_.clear();
+        overflow_.shrink_to_fit();
+    }
+    if (pass_streams_ && !order_.empty()) {
         if (completed) {
             std::lock_guard<std::mutex> lk(mu_);
             const uint64_t end = pass_base_ + order_.size();
@@ -379,6 +439,16 @@ bool weight_store::on_node(size_t node) {
         freed = true;
     }
     if (freed) cv_.notify_all();
+    auto sp = sparse_at_.find(node);
+    if (sp != sparse_at_.end()) {
+        lk.unlock();
+        status st = gather(windows_[(size_t)sp->second], (*pass_nodes_)[node]->src[0]);
+        lk.lock();
+        if (!st) {
+            hook_error_ = st;
+            return false;
+        }
+    }
     auto it = waits_at_.find(node);
     if (it == waits_at_.end()) return true;
     for (int p : it->second) {

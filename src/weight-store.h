@@ -33,8 +33,10 @@
 namespace tern {
 
 struct store_config {
-    uint64_t budget = 0;   // bytes of weight memory (pinned + ring)
+    uint64_t budget = 0;   // bytes of weight memory (pinned + ring + neuron windows)
     bool direct_io = true; // O_DIRECT reads where the file system supports them
+    // Sparse mode: neurons per bundle table kept in its window (0: all of them).
+    int64_t window = 0;
 };
 
 struct store_stats {
@@ -46,6 +48,8 @@ struct store_stats {
     uint64_t n_passes = 0, bytes_read = 0, n_reads = 0;
     uint64_t bytes_used = 0, bytes_used_in_ram = 0; // weight bytes the passes used; of those, pinned
     double read_ms = 0, io_wait_ms = 0;             // I/O thread reading; compute waiting for it
+    // Sparse mode: neurons used by the passes, of those found in the window; bytes read for the rest.
+    uint64_t neurons_used = 0, neurons_cached = 0, bytes_read_neurons = 0, bytes_window = 0;
 };
 
 class weight_store {
@@ -53,8 +57,10 @@ class weight_store {
     // Plans residency for `weights` (data pointing into f's mapping of `path`) and reads the
     // pinned ones. Afterwards pinned tensors point into RAM and streamed ones are null outside a
     // pass. `lookup_only`: a table only ever used by embedding lookups (pinned last, if room).
+    // `bundles`: sparse FFN bundle tables (read per neuron into a window, never streamed whole).
     static status open(const std::string &path, const gguf_file &f, std::deque<tensor> &weights,
-                       const tensor *lookup_only, const store_config &cfg, std::unique_ptr<weight_store> *out);
+                       const tensor *lookup_only, const std::vector<const tensor *> &bundles, const store_config &cfg,
+                       std::unique_ptr<weight_store> *out);
     ~weight_store();
     weight_store(const weight_store &) = delete;
     weight_store &operator=(const weight_store &) = delete;
@@ -75,6 +81,25 @@ class weight_store {
         uint64_t off = 0, n = 0;    // file offset of the data, bytes
         uint64_t a0 = 0, span = 0;  // page-aligned read: start and length
         bool pinned = false;
+        int window = -1;            // a bundle table read per neuron: its index in windows_
+    };
+    // The neuron window of one bundle table: `cap` slots of one bundle each, least recently used
+    // evicted; rows[j] points at neuron j's bundle for the pass that gathered it.
+    struct neuron_window {
+        int entry = -1;
+        int64_t n_rows = 0;
+        size_t stride = 0;
+        int64_t cap = 0;
+        uint8_t *slots = nullptr;             // cap * stride bytes (inside window_mem_)
+        std::vector<int32_t> slot_of;         // per neuron: its slot, or -1
+        std::vector<int32_t> neuron_in;       // per slot: its neuron, or -1
+        std::vector<uint64_t> stamp;          // per slot: the pass that last used it
+        std::vector<const uint8_t *> rows;    // the row-pointer table the kernel reads
+        std::vector<int32_t> set;             // neurons whose rows[] are set
+    };
+    struct read_run {
+        int64_t first, count; // neurons [first, first + count) of the table
+        size_t stage;         // where in the staging buffer
     };
     struct slot {
         int entry;
@@ -85,7 +110,11 @@ class weight_store {
     };
 
     weight_store() = default;
-    status plan(const tensor *lookup_only, uint64_t budget);
+    status plan(const tensor *lookup_only, uint64_t budget, uint64_t reserved);
+    status plan_windows(const std::vector<const tensor *> &bundles, const store_config &cfg, uint64_t *bytes);
+    status gather(neuron_window &w, const tensor *coef);
+    status read_runs(const neuron_window &w, const std::vector<read_run> &runs);
+    void reader_loop();
     status prepare(graph &g, compute_options *opt);
     status read_span(int fd, uint8_t *dst, const entry &e);
     status fetch_rows(graph &g, tensor *node, const entry &e);
@@ -125,6 +154,25 @@ class weight_store {
     status io_error_, hook_error_;
     std::thread io_;
     store_stats st_;
+
+    // Sparse mode (weight-store-sparse.cpp).
+    std::vector<neuron_window> windows_;
+    std::unordered_map<size_t, int> sparse_at_; // node -> window gathered there
+    const std::vector<tensor *> *pass_nodes_ = nullptr;
+    uint8_t *window_mem_ = nullptr, *stage_ = nullptr;
+    size_t stage_cap_ = 0;
+    uint64_t sparse_clock_ = 0;
+    std::vector<uint8_t> overflow_; // this pass's bundles that did not fit a window (prefill)
+    // Reader threads: read_runs hands them runs through these (the caller reads too).
+    std::mutex rd_mu_;
+    std::condition_variable rd_cv_, rd_done_cv_;
+    const std::vector<read_run> *rd_runs_ = nullptr;
+    const neuron_window *rd_win_ = nullptr;
+    size_t rd_next_ = 0, rd_done_ = 0;
+    uint64_t rd_gen_ = 0;
+    bool rd_stop_ = false;
+    status rd_error_;
+    std::vector<std::thread> readers_;
 };
 
 } // namespace tern

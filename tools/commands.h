@@ -17,6 +17,7 @@ runner add_quantize(CLI::App &app);
 runner add_synth(CLI::App &app);
 runner add_perplexity(CLI::App &app);
 runner add_bench_gemv(CLI::App &app);
+runner add_flash_prepare(CLI::App &app);
 
 // ~/.cache/tern/models/SmolLM2-135M-Instruct.Q4_1.gguf (TERN_CACHE overrides ~/.cache/tern).
 std::string default_model_path();

@@ -17,6 +17,7 @@ int main(int argc, char **argv) {
     reg("synth", tern_cli::add_synth(app));
     reg("perplexity", tern_cli::add_perplexity(app));
     reg("bench-gemv", tern_cli::add_bench_gemv(app));
+    reg("flash-prepare", tern_cli::add_flash_prepare(app));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 namespace tern_cli {
 
@@ -38,10 +39,18 @@ void add_mem_options(CLI::App *c, mem_opts *o) {
                   "RAM for weights, e.g. 480M or 2G: what does not fit is streamed from the file on every token "
                   "(default: map the whole file)");
     c->add_flag("--no-direct-io", o->no_direct_io, "with --mem-budget: read through the page cache instead of O_DIRECT");
+    c->add_option("--flash-sparse", o->flash_keep,
+                  "bundled models (tern flash-prepare): the fraction of FFN neurons each token uses, e.g. 0.3 (default: all)")
+        ->check(CLI::Range(0.0, 1.0));
+    c->add_option("--flash-window", o->flash_window,
+                  "with --flash-sparse and --mem-budget: FFN neurons per layer kept cached (default: one token's worth)")
+        ->check(CLI::Range(0, 1 << 24));
 }
 
 bool apply_mem_options(const mem_opts &o, tern_model_params *p) {
     p->direct_io = !o.no_direct_io;
+    p->flash_keep = o.flash_keep;
+    p->flash_window = o.flash_window;
     if (o.budget.empty()) return true;
     if (!parse_size(o.budget, &p->mem_budget)) {
         std::fprintf(stderr, "tern: error: bad --mem-budget '%s' (a size such as 480M or 2G)\n", o.budget.c_str());
@@ -55,9 +64,10 @@ void print_io_plan(FILE *out, const tern_model *m) {
     if (!s.mem_budget) return;
     const double mb = 1048576.0;
     std::fprintf(out, "tern: weights: budget %.1f MiB: %d tensors (%.1f MiB) in RAM, %d (%.1f MiB) streamed per token "
-                      "through a %.1f MiB buffer (%s)\n",
+                      "through a %.1f MiB buffer (%s)%s\n",
                  s.mem_budget / mb, s.n_resident, s.bytes_resident / mb, s.n_streamed, s.bytes_streamed_per_pass / mb,
-                 s.bytes_buffer / mb, s.streaming ? (s.direct_io ? "O_DIRECT" : "page cache") : "nothing streamed");
+                 s.bytes_buffer / mb, s.streaming ? (s.direct_io ? "O_DIRECT" : "page cache") : "nothing streamed",
+                 s.bytes_window ? (", FFN neurons read on demand into " + std::to_string((int)(s.bytes_window / mb)) + " MiB of windows").c_str() : "");
 }
 
 void print_io_stats(FILE *out, const tern_model *m, int64_t n_tokens) {
@@ -70,6 +80,10 @@ void print_io_stats(FILE *out, const tern_model *m, int64_t n_tokens) {
                  s.bytes_read / mb, (unsigned long long)s.n_reads, (unsigned long long)s.n_passes, (long long)n_tokens,
                  s.n_passes ? s.bytes_read / mb / (double)s.n_passes : 0.0, 100.0 * hit, s.read_ms,
                  s.read_ms > 0 ? s.bytes_read / (s.read_ms * 1e6) : 0.0, s.io_wait_ms);
+    if (s.neurons_used)
+        std::fprintf(out, "tern: FFN neurons: %llu used, %.1f%% found in the window, %.1f MiB read for the rest\n",
+                     (unsigned long long)s.neurons_used, 100.0 * (double)s.neurons_cached / (double)s.neurons_used,
+                     s.bytes_read_neurons / mb);
 }
 
 } // namespace tern_cli

@@ -14,6 +14,8 @@ namespace tern_cli {
 struct mem_opts {
     std::string budget; // "" = map the whole file
     bool no_direct_io = false;
+    float flash_keep = 0;  // --flash-sparse: fraction of FFN neurons per token (bundled models)
+    int flash_window = 0;  // --flash-window: neurons per layer kept cached
 };
 
 void add_mem_options(CLI::App *c, mem_opts *o);

@@ -1,0 +1,29 @@
+// flash-prepare.h — `tern flash-prepare IN OUT`: rewrite a llama-architecture GGUF with its FFN
+// in the row-column bundled layout of flash sparse mode (docs/weights-memory.md).
+//
+// For each layer, ffn_up [E, F] and ffn_down [F, E] are replaced by one i8 table
+// `blk.N.ffn_bundle.weight` [stride, F]: row j holds neuron j's up row and its down column
+// (transposed into a row), both in the up projection's type, then zeros up to `stride` (a
+// multiple of 512, so O_DIRECT can read any neuron alone). `tern.ffn_bundle.type` names that
+// type. The gate projection and everything else are copied unchanged; the file is aligned to
+// 4096 bytes. Down columns are requantized from the down projection's type into the up's, so a
+// bundled model with every neuron kept matches the original closely, not bit for bit.
+#pragma once
+
+#include "ggml/status.h"
+
+#include <functional>
+#include <string>
+
+namespace tern {
+
+struct flash_prepare_stats {
+    int n_layers = 0;
+    uint64_t bundle_stride = 0, bytes_in = 0, bytes_out = 0;
+    std::string bundle_type;
+};
+
+status flash_prepare(const std::string &in, const std::string &out, int n_threads,
+                     const std::function<void(int layer, int n_layer)> &on_layer, flash_prepare_stats *stats);
+
+} // namespace tern
