@@ -118,19 +118,20 @@ tensor *graph::ffn_select(tensor *g, float keep) {
     return t;
 }
 
-tensor *graph::sparse_ffn(tensor *coef, tensor *x, tensor *bundles, type elem) {
+tensor *graph::sparse_ffn(tensor *coef, tensor *x, tensor *bundles, type up, type down) {
     assert(coef->ne[0] == bundles->ne[1] && coef->ne[1] == x->ne[1]);
-    assert(bundles->ttype == type::i8 && (size_t)bundles->ne[0] >= ffn_bundle_bytes(elem, x->ne[0]));
+    assert(bundles->ttype == type::i8 && (size_t)bundles->ne[0] >= ffn_bundle_bytes(up, down, x->ne[0]));
     const int64_t ne[2] = {x->ne[0], x->ne[1]};
     tensor *t = new_node(op::sparse_ffn, type::f32, 2, ne);
     t->src[0] = coef;
     t->src[1] = x;
     t->src[2] = bundles;
-    t->iparams[0] = (int32_t)elem;
+    t->iparams[0] = (int32_t)up;
+    t->iparams[1] = (int32_t)down;
     return t;
 }
 
-size_t ffn_bundle_bytes(type t, int64_t E) { return 2 * row_size(t, E); }
+size_t ffn_bundle_bytes(type up, type down, int64_t E) { return row_size(up, E) + row_size(down, E); }
 
 tensor *graph::silu_mul(tensor *gate, tensor *up) { return gated(op::silu_mul, gate, up); }
 tensor *graph::relu2_mul(tensor *gate, tensor *up) { return gated(op::relu2_mul, gate, up); }

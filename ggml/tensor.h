@@ -37,7 +37,8 @@ enum class op : uint8_t {
     ffn_select, // src0 gate output g [F, M] -> [F, M]: silu(g) where |silu(g)| is among the
                 // fparams[0] * F largest of its column (ties kept), else 0; fparams[0] >= 1 keeps all
     sparse_ffn, // src0 coefficients [F, M] (ffn_select), src1 x [E, M], src2 bundles (i8 [stride, F],
-                // iparams[0] = element type): y = sum over j with c[j] != 0 of c[j] * (up_j . x) * down_j
+                // iparams[0], [1] = the up rows' and down columns' types):
+                // y = sum over j with c[j] != 0 of c[j] * (up_j . x) * down_j
     count_,
 };
 const char *op_name(op o);
@@ -50,9 +51,9 @@ enum tensor_flags : uint32_t {
     tensor_flag_indirect = 4,
 };
 
-// One neuron's bundle in a sparse FFN table: its up row, then its down column (as a row), both
-// of the table's element type t over E elements, then padding up to the table's row stride.
-size_t ffn_bundle_bytes(type t, int64_t E);
+// One neuron's bundle in a sparse FFN table: its up row (type up) then its down column as a row
+// (type down), E elements each, then padding up to the table's row stride.
+size_t ffn_bundle_bytes(type up, type down, int64_t E);
 
 struct tensor {
     type ttype = type::f32;
@@ -92,7 +93,7 @@ class graph {
     tensor *relu2_mul(tensor *gate, tensor *up);
     tensor *scale(tensor *x, float s);
     tensor *ffn_select(tensor *g, float keep);
-    tensor *sparse_ffn(tensor *coef, tensor *x, tensor *bundles, type elem);
+    tensor *sparse_ffn(tensor *coef, tensor *x, tensor *bundles, type up, type down);
     // A layer's KV cache enters a graph as a leaf whose data is its kv_layer (kv-layout.h).
     tensor *kv_cache_leaf(kv_layer *layer);
     // Append the pass's keys and values [D*Hkv, M] (keys already rotated) to the cache.

@@ -75,8 +75,8 @@ typedef struct tern_model_params {
     /* Bundled models (tern_flash_prepare) only. flash_keep: the fraction of FFN neurons each token
      * uses, those with the largest |silu(gate)| (0 or 1: all, which matches the original model up
      * to the bundles' requantized down columns). flash_window: with a mem_budget, how many
-     * neurons per layer stay cached after use, least recently used evicted (0: flash_keep x the
-     * FFN width, one token's worth). */
+     * neurons per layer stay cached after use, least recently used evicted (0: 2 x flash_keep x
+     * the FFN width, two tokens' worth). */
     float flash_keep;
     int32_t flash_window;
 } tern_model_params;

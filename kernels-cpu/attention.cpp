@@ -23,16 +23,6 @@ namespace {
 
 constexpr int64_t ATTN_CHUNK = 256; // slots per decode work item (a multiple of KIVI_GROUP)
 
-inline void barrier() {
-#pragma omp barrier
-}
-
-inline void split(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi) {
-    const int64_t per = (n + nth - 1) / nth;
-    *lo = std::min(n, per * ith);
-    *hi = std::min(n, *lo + per);
-}
-
 
 const kv_layer *layer_of(const tensor *cache) { return (const kv_layer *)cache->data; }
 

@@ -21,16 +21,6 @@ namespace tern {
 
 namespace {
 
-inline void split(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi) {
-    const int64_t per = (n + nth - 1) / nth;
-    *lo = std::min(n, per * ith);
-    *hi = std::min(n, *lo + per);
-}
-
-inline void barrier() {
-#pragma omp barrier
-}
-
 inline float *row_f32(const tensor *t, int64_t r) { return (float *)((uint8_t *)t->data + r * t->nb[1]); }
 
 size_t gemm_scratch_bytes(int64_t K) { return ((size_t)(2 * GEMM_PANEL_ROWS) * (size_t)K * sizeof(float) + 63) / 64 * 64; }

@@ -18,6 +18,18 @@ struct op_ctx {
 
 size_t cpu_op_work_size(const tensor *node, int n_threads);
 
+// [lo, hi): thread ith's share of n items split evenly over nth threads.
+inline void split(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi) {
+    const int64_t per = (n + nth - 1) / nth;
+    *lo = per * ith < n ? per * ith : n;
+    *hi = *lo + per < n ? *lo + per : n;
+}
+
+// Between the phases of one op: all threads of the parallel region meet here.
+inline void barrier() {
+#pragma omp barrier
+}
+
 // Batches of at least this many tokens may take the GEMM path (see cpu-ops.cpp).
 constexpr int64_t GEMM_MIN_TOKENS = 8;
 // Whether a matmul of weight type wt over M activation rows runs as dequantize + f32 GEMM on

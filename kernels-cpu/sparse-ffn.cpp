@@ -14,16 +14,6 @@ namespace tern {
 
 namespace {
 
-inline void split(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi) {
-    const int64_t per = (n + nth - 1) / nth;
-    *lo = std::min(n, per * ith);
-    *hi = std::min(n, *lo + per);
-}
-
-inline void barrier() {
-#pragma omp barrier
-}
-
 inline size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
 inline const uint8_t *bundle_at(const tensor *b, int64_t j) {
@@ -47,10 +37,10 @@ size_t cpu_sparse_ffn_work_size(const tensor *node, int n_threads) {
 
 bool cpu_sparse_ffn_supported(const tensor *node) {
     if (node->kind == op::ffn_select) return true;
-    const type_traits *tr = type_get((uint32_t)node->iparams[0]);
+    const type_traits *up = type_get((uint32_t)node->iparams[0]), *down = type_get((uint32_t)node->iparams[1]);
     const int64_t E = node->src[1]->ne[0];
-    return tr && tr->to_float && tr->tile_rows == 0 && E % tr->block_size == 0 && k_seg % tr->block_size == 0 &&
-           kernels_generic()->dot[node->iparams[0]] != nullptr;
+    return up && down && up->tile_rows == 0 && down->to_float && down->tile_rows == 0 && E % up->block_size == 0 &&
+           E % down->block_size == 0 && k_seg % down->block_size == 0 && kernels_generic()->dot[node->iparams[0]] != nullptr;
 }
 
 void cpu_ffn_select(const op_ctx &c, tensor *dst) {
@@ -76,11 +66,11 @@ void cpu_ffn_select(const op_ctx &c, tensor *dst) {
 
 void cpu_sparse_ffn(const op_ctx &c, tensor *dst) {
     const tensor *coef = dst->src[0], *x = dst->src[1], *b = dst->src[2];
-    const type t = (type)dst->iparams[0];
-    const type_traits *tr = type_get(t);
+    const type t = (type)dst->iparams[0], td = (type)dst->iparams[1];
+    const type_traits *tr = type_get(td); // the down columns'
     const int64_t E = x->ne[0], M = x->ne[1], F = coef->ne[0];
     const size_t rb = row_size(t, E);
-    const type vdt = tr->vec_dot_type;
+    const type vdt = type_get(t)->vec_dot_type;
     const size_t xs = row_size(vdt, E);
     uint8_t *xq = c.work;
     uint8_t *active = xq + align64(xs * (size_t)M);
@@ -117,7 +107,7 @@ void cpu_sparse_ffn(const op_ctx &c, tensor *dst) {
     barrier();
     // Phase 3: y[:, m] = sum_j h[m][j] * down_j, each thread owning segments of the output.
     const int64_t n_seg = (E + k_seg - 1) / k_seg;
-    const axpy_fn axpy = c.k->axpy[(int)t];
+    const axpy_fn axpy = c.k->axpy[(int)td];
     split(n_seg, c.ith, c.nth, &lo, &hi);
     for (int64_t s = lo; s < hi; s++) {
         const int64_t e0 = s * k_seg, n = std::min(k_seg, E - e0);

@@ -40,15 +40,23 @@ status read_common_hparams(const gguf_file &f, const std::string &arch, hparams 
     if (f.get_f64(arch + ".rope.freq_base", &v)) hp->rope_base = (float)v;
     TERN_CHECK_OR_RETURN(hp->rms_eps > 0 && hp->rms_eps < 1 && hp->rope_base > 1, code::bad_format,
                          "rms epsilon %g or rope base %g is invalid", hp->rms_eps, hp->rope_base);
-    int64_t bt = -1;
-    if (f.find("tern.ffn_bundle.type")) {
-        TERN_CHECK_OR_RETURN(f.get_i64("tern.ffn_bundle.type", &bt), code::bad_format, "tern.ffn_bundle.type is not an integer");
-        const type_traits *tr = type_get((uint32_t)std::max<int64_t>(0, std::min<int64_t>(bt, 1 << 20)));
-        TERN_CHECK_OR_RETURN(bt >= 0 && bt < (int64_t)type::count_ && tr && tr->to_float && tr->tile_rows == 0 &&
-                                 hp->n_embd % tr->block_size == 0,
-                             code::bad_format, "tern.ffn_bundle.type = %lld is not a type the bundled FFN can use", (long long)bt);
-    }
-    hp->ffn_bundle_type = (int)bt;
+    // A bundled FFN (flash-prepare): the up rows' and down columns' types.
+    auto bundle_type = [&](const char *key, int64_t *out) -> status {
+        if (!f.find(key)) return status::ok();
+        int64_t bt = -1;
+        TERN_CHECK_OR_RETURN(f.get_i64(key, &bt), code::bad_format, "%s is not an integer", key);
+        const type_traits *tr = bt >= 0 && bt < (int64_t)type::count_ ? type_get((uint32_t)bt) : nullptr;
+        TERN_CHECK_OR_RETURN(tr && tr->to_float && tr->tile_rows == 0 && hp->n_embd % tr->block_size == 0 &&
+                                 256 % tr->block_size == 0,
+                             code::bad_format, "%s = %lld is not a type the bundled FFN can use", key, (long long)bt);
+        *out = bt;
+        return status::ok();
+    };
+    int64_t up = -1, down = -1;
+    TERN_RETURN_IF_ERROR(bundle_type("tern.ffn_bundle.type", &up));
+    TERN_RETURN_IF_ERROR(bundle_type("tern.ffn_bundle.down_type", &down));
+    hp->ffn_bundle_type = (int)up;
+    hp->ffn_bundle_down_type = (int)(up >= 0 && down < 0 ? up : down);
     return status::ok();
 }
 
@@ -70,7 +78,7 @@ void load_llama_block(const hparams &hp, tensor_lookup &t, int64_t il, layer_wei
     l->ffn_norm = t.get(p + "ffn_norm.weight", {E});
     l->ffn_gate = t.get(p + "ffn_gate.weight", {E, F});
     if (hp.ffn_bundle_type >= 0) {
-        l->ffn_bundle = t.get_raw(p + "ffn_bundle.weight", F, (int64_t)ffn_bundle_bytes((type)hp.ffn_bundle_type, E));
+        l->ffn_bundle = t.get_raw(p + "ffn_bundle.weight", F, (int64_t)ffn_bundle_bytes((type)hp.ffn_bundle_type, (type)hp.ffn_bundle_down_type, E));
         return;
     }
     l->ffn_up = t.get(p + "ffn_up.weight", {E, F});
@@ -97,7 +105,8 @@ tensor *build_rope_attn(graph &g, const hparams &hp, tensor *q, tensor *k, tenso
 
 tensor *build_ffn_swiglu(graph &g, const hparams &hp, const layer_weights &lw, tensor *x) {
     if (lw.ffn_bundle)
-        return g.sparse_ffn(g.ffn_select(g.mul_mat(lw.ffn_gate, x), hp.ffn_keep), x, lw.ffn_bundle, (type)hp.ffn_bundle_type);
+        return g.sparse_ffn(g.ffn_select(g.mul_mat(lw.ffn_gate, x), hp.ffn_keep), x, lw.ffn_bundle, (type)hp.ffn_bundle_type,
+                            (type)hp.ffn_bundle_down_type);
     return g.mul_mat(lw.ffn_down, g.silu_mul(g.mul_mat(lw.ffn_gate, x), g.mul_mat(lw.ffn_up, x)));
 }
 

@@ -23,7 +23,7 @@ struct hparams {
     bool ffn_relu2 = false; // FFN gate activation: squared ReLU (BitNet b1.58 2B4T), else SiLU
     // Row-column bundled FFN (`tern flash-prepare`): the bundles' element type, or -1; and the
     // fraction of FFN neurons each token uses (set by the runtime; 1 = all, exact).
-    int ffn_bundle_type = -1;
+    int ffn_bundle_type = -1, ffn_bundle_down_type = -1; // up rows', down columns' types
     float ffn_keep = 1.0f;
     int64_t n_embd_kv() const { return head_dim * n_head_kv; }
 };

@@ -3,11 +3,12 @@
 //
 // For each layer, ffn_up [E, F] and ffn_down [F, E] are replaced by one i8 table
 // `blk.N.ffn_bundle.weight` [stride, F]: row j holds neuron j's up row and its down column
-// (transposed into a row), both in the up projection's type, then zeros up to `stride` (a
-// multiple of 512, so O_DIRECT can read any neuron alone). `tern.ffn_bundle.type` names that
-// type. The gate projection and everything else are copied unchanged; the file is aligned to
-// 4096 bytes. Down columns are requantized from the down projection's type into the up's, so a
-// bundled model with every neuron kept matches the original closely, not bit for bit.
+// (transposed into a row; in q8_0 unless the up rows are 8-bit or wider, then in their type),
+// then zeros up to `stride`: a multiple of 512, so O_DIRECT can read any neuron alone, where
+// that pads by at most an eighth, else of 32. `tern.ffn_bundle.type` and `.down_type` name the
+// two types. The gate projection and everything else are copied unchanged; the file is aligned
+// to 4096 bytes. Down columns are requantized along the other axis, so a bundled model with
+// every neuron kept matches the original closely, not bit for bit.
 #pragma once
 
 #include "ggml/status.h"

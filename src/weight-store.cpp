@@ -19,6 +19,7 @@ namespace {
 constexpr uint64_t k_page = 4096;          // O_DIRECT alignment of offsets, lengths and buffers
 constexpr uint64_t k_chunk = 8ull << 20;   // bytes per pread
 constexpr uint64_t k_ring_tensors = 3;     // ring capacity in largest streamed tensors
+constexpr int k_readers = 15;              // sparse mode: threads reading neuron runs (besides the caller)
 
 uint64_t round_up(uint64_t n, uint64_t a) { return (n + a - 1) / a * a; }
 
@@ -105,7 +106,7 @@ status weight_store::open(const std::string &path, const gguf_file &f, std::dequ
         TERN_CHECK_OR_RETURN(s->window_mem_ && s->stage_, code::out_of_memory, "cannot allocate %s of neuron windows", mib(bytes).c_str());
         size_t at = 0;
         for (neuron_window &w : s->windows_) w.slots = s->window_mem_ + at, at += (size_t)w.cap * w.stride;
-        for (int i = 0; i < 3; i++) s->readers_.emplace_back([p = s.get()] { p->reader_loop(); });
+        for (int i = 0; i < k_readers; i++) s->readers_.emplace_back([p = s.get()] { p->reader_loop(); });
     }
     *out = std::move(s);
     return status::ok();

@@ -47,25 +47,32 @@ TEST_SUITE("stream") {
 
 TEST_CASE("sparse FFN kernels: selection and bundled FFN against double precision, every ISA") {
     const int64_t E = 512, F = 96;
-    for (type t : {type::f32, type::f16, type::q8_0, type::q4_0, type::q4_k, type::q6_k}) {
+    struct types {
+        type up, down;
+    };
+    for (types tt : {types{type::f32, type::f32}, types{type::f16, type::f16}, types{type::q8_0, type::q8_0},
+                     types{type::q4_0, type::q8_0}, types{type::q4_k, type::q8_0}, types{type::q6_k, type::q6_k},
+                     types{type::q4_1, type::q4_1}}) {
+        const type t = tt.up, td = tt.down;
         for (int64_t M : {1, 3}) {
             for (float keep : {1.0f, 0.3f}) {
                 for (bool indirect : {false, true}) {
                     CAPTURE(type_name(t));
+                    CAPTURE(type_name(td));
                     CAPTURE(M);
                     CAPTURE(keep);
                     CAPTURE(indirect);
                     // Bundles: up row j, down column j, padding; kept as floats for the reference.
-                    const size_t rb = row_size(t, E), stride = ffn_bundle_bytes(t, E) + 64;
+                    const size_t rb = row_size(t, E), stride = ffn_bundle_bytes(t, td, E) + 64;
                     std::vector<uint8_t> table((size_t)F * stride, 0);
                     std::vector<float> upf((size_t)F * E), dnf((size_t)F * E);
                     const std::vector<float> up = randv((size_t)F * E, 1), dn = randv((size_t)F * E, 2);
                     for (int64_t j = 0; j < F; j++) {
                         uint8_t *b = table.data() + (size_t)j * stride;
                         rows_from_float(t, up.data() + j * E, b, E, 0, 1);
-                        rows_from_float(t, dn.data() + j * E, b + rb, E, 0, 1);
+                        rows_from_float(td, dn.data() + j * E, b + rb, E, 0, 1);
                         rows_to_float(t, b, E, 0, 1, upf.data() + j * E);
-                        rows_to_float(t, b + rb, E, 0, 1, dnf.data() + j * E);
+                        rows_to_float(td, b + rb, E, 0, 1, dnf.data() + j * E);
                     }
                     std::vector<const uint8_t *> rows((size_t)F);
                     std::vector<std::vector<uint8_t>> scattered((size_t)F);
@@ -83,7 +90,7 @@ TEST_CASE("sparse FFN kernels: selection and bundled FFN against double precisio
                         if (indirect) bt->data = rows.data(), bt->flags |= tensor_flag_indirect;
                         else bt->data = table.data();
                         tensor *c = g.ffn_select(gt, keep);
-                        tensor *y = g.sparse_ffn(c, xt, bt, t);
+                        tensor *y = g.sparse_ffn(c, xt, bt, t, td);
                         g.mark_output(c);
                         g.mark_output(y);
                         arena mem;
@@ -164,7 +171,7 @@ TEST_CASE("flash-prepare: the bundled model keeps every neuron and agrees with t
     auto run = [](tern_model *m) {
         tern_context_params p = tern_context_default_params();
         p.n_ctx = 64;
-        p.n_threads = std::getenv("TERN_TEST_ONE_THREAD") ? 1 : 2;
+        p.n_threads = 1;
         tern_context *c = nullptr;
         REQUIRE(tern_context_init(m, &p, &c) == TERN_OK);
         std::unique_ptr<tern_context, void (*)(tern_context *)> ctx(c, tern_context_free);

@@ -144,8 +144,10 @@ TEST_CASE("stream: logits bit-identical to the mapped model at every budget") {
                 CHECK(s0.n_streamed > 0);
                 CHECK(s0.bytes_resident + s0.bytes_buffer <= budget);
                 CHECK(s0.bytes_read == 0);
-                CHECK(same_bits(run(m.get(), nth), ref));
-                CHECK(same_bits(run(m.get(), 1), ref)); // and again: the read-ahead continues across contexts
+                // Two threads once (hooks run between nodes while the other thread waits), then one
+                // (a second context: the read-ahead continues across contexts).
+                CHECK(same_bits(run(m.get(), frac == 0.5 && direct ? nth : 1), ref));
+                CHECK(same_bits(run(m.get(), 1), ref));
                 const tern_io_stats s = tern_model_io_stats(m.get());
                 // 2 runs x (2 prompt passes + 12 steps); each pass reads every streamed tensor once,
                 // the read-ahead at most one buffer more; lookups read at most 24 rows per pass.
