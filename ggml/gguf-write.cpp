@@ -155,7 +155,7 @@ status gguf_writer::write(const std::string &path, const producer &produce) cons
     if (std::fwrite(head.data(), 1, head.size(), f) != head.size())
         return fail(status(code::io, "short write to '" + tmp + "'"));
     std::vector<uint8_t> buf;
-    static const uint8_t zeros[64] = {};
+    const std::vector<uint8_t> zeros(alignment_, 0); // padding after a tensor: up to alignment - 1 bytes
     for (size_t i = 0; i < tensors_.size(); i++) {
         const tensor_ref &t = tensors_[i];
         const uint8_t *p = (const uint8_t *)t.data;
@@ -166,7 +166,7 @@ status gguf_writer::write(const std::string &path, const producer &produce) cons
             p = buf.data();
         }
         const size_t pad = (alignment_ - t.n_bytes % alignment_) % alignment_;
-        if (std::fwrite(p, 1, t.n_bytes, f) != t.n_bytes || std::fwrite(zeros, 1, pad, f) != pad)
+        if (std::fwrite(p, 1, t.n_bytes, f) != t.n_bytes || std::fwrite(zeros.data(), 1, pad, f) != pad)
             return fail(status(code::io, "short write to '" + tmp + "' (disk full?)"));
     }
     TERN_CHECK_OR_RETURN(std::fclose(f) == 0, code::io, "cannot close '%s'", tmp.c_str());

@@ -237,6 +237,29 @@ TEST_CASE("random corruption never crashes (fuzz smoke, 3000 mutants)") {
     CHECK(rejected > 0);
 }
 
+TEST_CASE("a 4096-byte alignment pads every tensor with zeros to a page (flash-prepare's files)") {
+    const std::string path = test_util::temp_path("align4096.gguf");
+    gguf_writer w(4096);
+    w.set_str("general.architecture", "test");
+    std::vector<uint8_t> a(100, 0xAB), b(5000, 0xCD);
+    const int64_t na[1] = {100}, nb[1] = {5000};
+    w.add_tensor("a", type::i8, na, 1, a.data());
+    w.add_tensor("b", type::i8, nb, 1, b.data());
+    REQUIRE(w.write(path).is_ok());
+    std::unique_ptr<gguf_file> f;
+    REQUIRE(gguf_file::open(path, &f).is_ok());
+    CHECK(f->alignment == 4096);
+    const gguf_tensor_info *ta = f->find_tensor("a"), *tb = f->find_tensor("b");
+    REQUIRE((ta && tb));
+    CHECK((f->data_offset + ta->offset) % 4096 == 0);
+    CHECK((f->data_offset + tb->offset) % 4096 == 0);
+    CHECK(std::memcmp(f->tensor_data(*ta), a.data(), a.size()) == 0);
+    CHECK(std::memcmp(f->tensor_data(*tb), b.data(), b.size()) == 0);
+    for (size_t i = 100; i < 4096; i++) REQUIRE(f->tensor_data(*ta)[i] == 0); // the padding
+    f.reset();
+    std::remove(path.c_str());
+}
+
 TEST_CASE("open() reports missing files and non-GGUF files") {
     std::unique_ptr<gguf_file> f;
     status st = gguf_file::open("/nonexistent/model.gguf", &f);
