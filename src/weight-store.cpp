@@ -92,8 +92,9 @@ status weight_store::open(const std::string &path, const gguf_file &f, std::dequ
         e.t->data = s->arena_ + at + (e.off - e.a0);
         at += e.span;
     }
+    s->all_in_ram_ = true;
     for (entry &e : s->entries_)
-        if (!e.pinned) e.t->data = nullptr;
+        if (!e.pinned) e.t->data = nullptr, s->all_in_ram_ = false;
     if (s->streaming_) {
         s->ring_ = (uint8_t *)std::aligned_alloc(k_page, s->ring_cap_);
         TERN_CHECK_OR_RETURN(s->ring_, code::out_of_memory, "cannot allocate the %s streaming buffer", mib(s->ring_cap_).c_str());
@@ -282,6 +283,7 @@ status weight_store::fetch_rows(graph &g, tensor *node, const entry &e) {
 }
 
 status weight_store::begin_pass(graph &g, compute_options *opt) {
+    if (all_in_ram_) return status::ok(); // nothing to read, nothing to hold
     pass_mu_.lock();
     row_bufs_.clear();
     pass_streams_ = false;
@@ -366,8 +368,6 @@ status weight_store::prepare(graph &g, compute_options *opt) {
     if (!order.empty() && order != order_) { // a new sequence of reads: restart the read-ahead with it
         stop_io();
         order_ = order;
-        pos_.assign(entries_.size(), -1);
-        for (size_t p = 0; p < order_.size(); p++) pos_[order_[p]] = (int)p;
     }
     last_use_.resize(order_.size());
     waits_at_.clear();
@@ -399,6 +399,7 @@ status weight_store::prepare(graph &g, compute_options *opt) {
 }
 
 void weight_store::end_pass(bool completed) {
+    if (all_in_ram_) return;
     if (pass_streams_) {
         for (neuron_window &w : windows_) {
             for (int32_t j : w.set) w.rows[(size_t)j] = nullptr;

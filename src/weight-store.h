@@ -67,7 +67,8 @@ class weight_store {
 
     // Before planning and computing g: lookups in tables not in RAM get the rows read now, and
     // opt gets the hooks for streamed tensors. One pass at a time per model: on success the store
-    // is held until end_pass, which must follow; on error it is not held.
+    // is held until end_pass, which must follow; on error it is not held. With every tensor in
+    // RAM both do nothing (and passes are not counted).
     status begin_pass(graph &g, compute_options *opt);
     // After compute. completed=false when the graph stopped early: the read-ahead restarts.
     void end_pass(bool completed);
@@ -127,6 +128,7 @@ class weight_store {
     std::string path_;
     int fd_ = -1, fd_rows_ = -1; // fd_ may be O_DIRECT; fd_rows_ is buffered (row lookups)
     bool direct_ = false, streaming_ = false;
+    bool all_in_ram_ = false; // every tensor pinned: passes need no hooks, rows or lock
     uint64_t budget_ = 0;
     std::vector<entry> entries_;
     std::unordered_map<const tensor *, int> index_;
@@ -137,7 +139,6 @@ class weight_store {
     std::mutex pass_mu_;
     std::vector<int> order_;           // streamed entries in the order a pass uses them
     std::vector<int64_t> last_use_;    // per position in order_: the last node that reads it
-    std::vector<int> pos_;             // per entry: its position in order_, or -1
     std::unordered_map<size_t, std::vector<int>> waits_at_; // node -> positions first used there
     std::vector<uint8_t> hook_at_;
     uint64_t pass_base_ = 0;           // load sequence number of this pass's first tensor
@@ -169,7 +170,6 @@ class weight_store {
     const std::vector<read_run> *rd_runs_ = nullptr;
     const neuron_window *rd_win_ = nullptr;
     size_t rd_next_ = 0, rd_done_ = 0;
-    uint64_t rd_gen_ = 0;
     bool rd_stop_ = false;
     status rd_error_;
     std::vector<std::thread> readers_;

@@ -114,6 +114,8 @@ TEST_CASE("stream: logits bit-identical to the mapped model at every budget") {
             CHECK(s.bytes_resident >= s.bytes_weights);
             weights = s.bytes_weights;
             CHECK(same_bits(run(m.get(), nth), ref));
+            CHECK(tern_model_io_stats(m.get()).n_passes == 0); // nothing to read: passes skip the store
+            CHECK(tern_model_io_stats(m.get()).bytes_read == 0);
         }
         // The smallest budget that streams is named in the error for a smaller one.
         tern_model_params mp = tern_model_default_params();

@@ -59,6 +59,14 @@ bool apply_mem_options(const mem_opts &o, tern_model_params *p) {
     return true;
 }
 
+namespace {
+std::string window_note(double window_mib) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, ", FFN neurons read on demand into %.1f MiB of windows", window_mib);
+    return buf;
+}
+} // namespace
+
 void print_io_plan(FILE *out, const tern_model *m) {
     const tern_io_stats s = tern_model_io_stats(m);
     if (!s.mem_budget) return;
@@ -67,7 +75,7 @@ void print_io_plan(FILE *out, const tern_model *m) {
                       "through a %.1f MiB buffer (%s)%s\n",
                  s.mem_budget / mb, s.n_resident, s.bytes_resident / mb, s.n_streamed, s.bytes_streamed_per_pass / mb,
                  s.bytes_buffer / mb, s.streaming ? (s.direct_io ? "O_DIRECT" : "page cache") : "nothing streamed",
-                 s.bytes_window ? (", FFN neurons read on demand into " + std::to_string((int)(s.bytes_window / mb)) + " MiB of windows").c_str() : "");
+                 s.bytes_window ? window_note(s.bytes_window / mb).c_str() : "");
 }
 
 void print_io_stats(FILE *out, const tern_model *m, int64_t n_tokens) {
