@@ -61,6 +61,10 @@ status context_decode(tern_context *ctx, const int32_t *tokens, int32_t n, bool 
 // Registers the backends compiled into this build (CPU always).
 void backends_init();
 
+// Renders Jinja template text (jinja.h) over the messages. A template that does not parse is
+// bad_format; one that fails while rendering (raise_exception, a type error) invalid_argument.
+std::string chat_render_template(const std::string &tmpl, const tern_chat_message *msgs, size_t n, bool add_assistant,
+                                 const std::string &bos, const std::string &eos, status *st);
 std::string chat_apply_template(const tern_model *model, const char *tmpl, const tern_chat_message *msgs,
                                 size_t n, bool add_assistant, status *st);
 
