@@ -144,9 +144,9 @@ tensor *graph::scale(tensor *x, float s) {
     return t;
 }
 
-tensor *graph::kv_cache_leaf(kv_layer *layer) {
+tensor *graph::kv_cache_leaf(kv_batch *batch) {
     tensor *t = new_tensor_1d(type::i8, 1, "kv_cache");
-    t->data = layer;
+    t->data = batch;
     return t;
 }
 

@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace tern {
 
@@ -80,6 +81,18 @@ struct kv_layer {
     int64_t track_from = 0;               // ... only for query tokens m >= track_from of the pass
     // Where kv_store puts new tokens: the residual for kivi, the main store otherwise.
     bool staged() const { return kv_is_kivi(fmt); }
+};
+
+// What a graph's KV cache leaf points at (graph::kv_cache_leaf): for one layer, the sequences a
+// forward pass covers. Tokens [first, first + n) of the pass (columns of its q/k/v) belong to the
+// sequence whose cache for this layer is `layer`; spans are in column order and cover the pass.
+// A single-sequence pass has one span. Sequences never attend to each other.
+struct kv_span {
+    kv_layer *layer = nullptr;
+    int64_t first = 0, n = 0;
+};
+struct kv_batch {
+    std::vector<kv_span> spans;
 };
 
 } // namespace tern

@@ -17,7 +17,7 @@
 
 namespace tern {
 
-struct kv_layer; // kv-layout.h
+struct kv_batch; // kv-layout.h
 
 enum class op : uint8_t {
     none,      // leaf: weight, input or cache
@@ -94,8 +94,9 @@ class graph {
     tensor *scale(tensor *x, float s);
     tensor *ffn_select(tensor *g, float keep);
     tensor *sparse_ffn(tensor *coef, tensor *x, tensor *bundles, type up, type down);
-    // A layer's KV cache enters a graph as a leaf whose data is its kv_layer (kv-layout.h).
-    tensor *kv_cache_leaf(kv_layer *layer);
+    // A layer's KV cache enters a graph as a leaf whose data is a kv_batch (kv-layout.h): the
+    // caches of the sequences the pass covers.
+    tensor *kv_cache_leaf(kv_batch *batch);
     // Append the pass's keys and values [D*Hkv, M] (keys already rotated) to the cache.
     tensor *kv_store(tensor *k, tensor *v, tensor *cache);
     // Causal attention of q [D, H, M] (GQA: H a multiple of the cache's KV heads) over the cache's

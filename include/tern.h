@@ -207,6 +207,10 @@ typedef struct tern_context_params {
     int32_t kv_residual;   /* KIVI: recent tokens kept in F16, >= 32 (default 32) */
     tern_abort_callback abort_callback;
     void *abort_user_data;
+    /* Independent sequences the context holds (default 1), each with its own KV cache of n_ctx
+     * positions, decoded together by tern_decode_batch. The single-sequence calls (tern_decode,
+     * tern_context_pos, tern_context_truncate, tern_get_logits) work on sequence 0. */
+    uint32_t n_seq_max;
 } tern_context_params;
 
 TERN_API tern_context_params tern_context_default_params(void);
@@ -231,6 +235,29 @@ TERN_API tern_status tern_decode(tern_context *ctx, const tern_token *tokens, in
 /* Logits (n_vocab floats) of token i of the last tern_decode call; i = -1 means the last token.
  * NULL if i has no logits. Valid until the next decode. */
 TERN_API const float *tern_get_logits(tern_context *ctx, int32_t i);
+
+/* ---- several sequences ---------------------------------------------------------------------
+ * A server decodes many conversations at once: one forward pass carries a few tokens of each, so
+ * the weights are read once for all of them. Sequences are numbered 0 .. n_seq_max-1; each has its
+ * own positions and KV cache and never sees the others' tokens. */
+TERN_API uint32_t tern_n_seq(const tern_context *ctx);
+/* Tokens in sequence seq's cache (the position its next token gets); -1 for a bad seq. */
+TERN_API int32_t tern_seq_pos(const tern_context *ctx, int32_t seq);
+/* Drop sequence seq's tokens at positions >= pos (0 clears it). */
+TERN_API tern_status tern_seq_truncate(tern_context *ctx, int32_t seq, int32_t pos);
+/* One forward pass over n tokens: token i is appended to sequence seq_ids[i]. Each sequence's
+ * tokens must be consecutive in the batch (at most one run per sequence), and n <= n_batch.
+ * Afterwards tern_get_logits_seq gives the logits of each sequence's last token in the batch.
+ * Errors: TERN_ERR_INVALID_ARGUMENT (bad ids, runs, n), TERN_ERR_CONTEXT_FULL (a sequence would
+ * pass n_ctx; the message names it), TERN_ERR_ABORTED. On error no sequence changes. */
+TERN_API tern_status tern_decode_batch(tern_context *ctx, const tern_token *tokens, const int32_t *seq_ids, int32_t n);
+/* n_vocab logits of sequence seq's last token in the last tern_decode_batch, or NULL if that batch
+ * had none of its tokens. Valid until the next decode. */
+TERN_API const float *tern_get_logits_seq(tern_context *ctx, int32_t seq);
+/* Sentence embedding: clears sequence seq, runs the n tokens through it, and writes to out
+ * (tern_model_n_embd floats) the mean over tokens of the final, normalized hidden states, scaled
+ * to unit length. The sequence is left cleared. Errors as tern_decode. */
+TERN_API tern_status tern_embed(tern_context *ctx, int32_t seq, const tern_token *tokens, int32_t n, float *out);
 
 /* Timings of this context so far. */
 typedef struct tern_perf {

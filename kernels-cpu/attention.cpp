@@ -24,7 +24,7 @@ namespace {
 constexpr int64_t ATTN_CHUNK = 256; // slots per decode work item (a multiple of KIVI_GROUP)
 
 
-const kv_layer *layer_of(const tensor *cache) { return (const kv_layer *)cache->data; }
+const kv_batch *batch_of(const tensor *cache) { return (const kv_batch *)cache->data; }
 
 // Slots visible to query token m of the pass for head `hd`: main and residual counts.
 struct row_view {
@@ -127,9 +127,7 @@ struct attn_shape {
     int64_t n_chunks; // per row, split mode
 };
 
-attn_shape shape_of(const tensor *node, int nth) {
-    const tensor *q = node->src[0];
-    const kv_layer *L = layer_of(node->src[1]);
+attn_shape shape_of(const tensor *q, const kv_layer *L, int nth) {
     attn_shape s{};
     s.D = q->ne[0], s.H = q->ne[1], s.M = q->ne[2], s.Hkv = L->n_head_kv, s.group = s.H / s.Hkv;
     for (int64_t h = 0; h < L->n_head_kv; h++)
@@ -161,30 +159,52 @@ scratch scratch_of(const attn_shape &s, const kv_layer &L) {
     return r;
 }
 
+
+// Rows [first, first + n) along dim of a pass tensor (one sequence's span) as a tensor of their own.
+tensor span_rows(const tensor *t, int dim, int64_t first, int64_t n) {
+    tensor r = *t;
+    r.data = (uint8_t *)t->data + (size_t)first * t->nb[dim];
+    r.ne[dim] = n;
+    return r;
+}
+
 } // namespace
 
 size_t cpu_attention_work_size(const tensor *node, int nth) {
-    const attn_shape s = shape_of(node, nth);
-    const scratch r = scratch_of(s, *layer_of(node->src[1]));
-    return r.parts + r.escores + (r.per_thread + r.priv) * (size_t)nth;
+    size_t most = 0;
+    for (const kv_span &sp : batch_of(node->src[1])->spans) {
+        const tensor q = span_rows(node->src[0], 2, sp.first, sp.n);
+        const attn_shape s = shape_of(&q, sp.layer, nth);
+        const scratch r = scratch_of(s, *sp.layer);
+        most = std::max(most, r.parts + r.escores + (r.per_thread + r.priv) * (size_t)nth);
+    }
+    return most;
 }
 
 bool cpu_attention_supported(const tensor *node, const isa_kernels *k) {
     const bool store = node->kind == op::kv_store;
-    const kv_layer *L = layer_of(node->src[store ? 2 : 1]);
-    if (!L || L->fmt >= kv_format::count_ || (L->fmt >= kv_format::q8_0 && L->D % 32 != 0)) return false;
-    if (store ? node->src[0]->ne[0] != L->D * L->n_head_kv
-              : node->src[0]->ne[0] != L->D || node->src[0]->ne[1] % L->n_head_kv != 0)
-        return false;
-    const attn_fns f(L, k);
-    return f.rdot && f.raxpy && (kv_is_kivi(L->fmt) ? f.kscore && f.kvaxpy : f.kdot && f.vaxpy);
+    const kv_batch *b = batch_of(node->src[store ? 2 : 1]);
+    if (!b || b->spans.empty()) return false;
+    int64_t next = 0;
+    for (const kv_span &sp : b->spans) {
+        const kv_layer *L = sp.layer;
+        if (!L || sp.first != next || sp.n <= 0) return false;
+        next += sp.n;
+        if (L->fmt >= kv_format::count_ || (L->fmt >= kv_format::q8_0 && L->D % 32 != 0)) return false;
+        if (store ? node->src[0]->ne[0] != L->D * L->n_head_kv
+                  : node->src[0]->ne[0] != L->D || node->src[0]->ne[1] % L->n_head_kv != 0)
+            return false;
+        const attn_fns f(L, k);
+        if (!(f.rdot && f.raxpy && (kv_is_kivi(L->fmt) ? f.kscore && f.kvaxpy : f.kdot && f.vaxpy))) return false;
+    }
+    return next == node->src[0]->ne[store ? 1 : 2];
 }
 
-// Append the pass's new keys and values (src0, src1: [D*Hkv, M] f32) after each head's committed
+namespace {
+
+// Append one sequence's new keys and values (k, v: [D*Hkv, M] f32) after each head's committed
 // slots: f16 residual rows (kivi) or main-store rows in the cache format.
-void cpu_kv_store(const op_ctx &c, tensor *dst) {
-    const tensor *k = dst->src[0], *v = dst->src[1];
-    const kv_layer &L = *layer_of(dst->src[2]);
+void kv_store_span(const op_ctx &c, const tensor *k, const tensor *v, const kv_layer &L) {
     const int64_t D = L.D, M = k->ne[1];
     const type rt = kv_row_type(L.fmt);
     const size_t krow = L.staged() ? 0 : kv_key_row_bytes(L.fmt, D), vrow = kv_value_row_bytes(L.fmt, D);
@@ -205,13 +225,10 @@ void cpu_kv_store(const op_ctx &c, tensor *dst) {
     }
 }
 
-void cpu_attention(const op_ctx &c, tensor *dst) {
-    const tensor *q = dst->src[0];
-    const kv_layer &L = *layer_of(dst->src[1]);
-    const attn_shape s = shape_of(dst, c.nth);
+void attention_span(const op_ctx &c, const tensor *q, const kv_layer &L, tensor *dst, float scale) {
+    const attn_shape s = shape_of(q, &L, c.nth);
     const scratch sc = scratch_of(s, L);
     const attn_fns fn(&L, c.k);
-    const float scale = dst->fparams[0];
     const int64_t D = s.D, rows = s.M * s.H;
     uint8_t *mine = c.work + sc.parts + sc.escores + (size_t)c.ith * sc.per_thread;
     float *sbuf = (float *)mine;
@@ -341,6 +358,30 @@ void cpu_attention(const op_ctx &c, tensor *dst) {
             }
         }
         base += nk;
+    }
+}
+
+} // namespace
+
+// kv_store: src0 keys, src1 values [D*Hkv, M] f32, src2 the cache leaf; each span's columns go to
+// its sequence's cache.
+void cpu_kv_store(const op_ctx &c, tensor *dst) {
+    for (const kv_span &sp : batch_of(dst->src[2])->spans) {
+        const tensor k = span_rows(dst->src[0], 1, sp.first, sp.n), v = span_rows(dst->src[1], 1, sp.first, sp.n);
+        kv_store_span(c, &k, &v, *sp.layer);
+    }
+}
+
+// attention: each span's queries over its own sequence's cache. Spans run one after another with
+// all threads (the scratch is shared, hence the barrier between them).
+void cpu_attention(const op_ctx &c, tensor *dst) {
+    const auto &spans = batch_of(dst->src[1])->spans;
+    for (size_t i = 0; i < spans.size(); i++) {
+        const kv_span &sp = spans[i];
+        if (i) barrier();
+        const tensor q = span_rows(dst->src[0], 2, sp.first, sp.n);
+        tensor out = span_rows(dst, 1, sp.first, sp.n);
+        attention_span(c, &q, *sp.layer, &out, dst->fparams[0]);
     }
 }
 

@@ -111,7 +111,13 @@ tensor *build_ffn_swiglu(graph &g, const hparams &hp, const layer_weights &lw, t
 }
 
 tensor *build_output(graph &g, const hparams &hp, const model_weights &w, tensor *x, const graph_inputs &in) {
-    if (!in.all_logits && in.n_tokens > 1) x = g.view_cols(x, in.n_tokens - 1, 1);
+    if (in.embeddings) {
+        tensor *h = build_norm(g, x, w.output_norm, hp.rms_eps);
+        g.mark_output(h);
+        return h;
+    }
+    if (in.out_ids) x = g.get_rows(x, in.out_ids);
+    else if (!in.all_logits && in.n_tokens > 1) x = g.view_cols(x, in.n_tokens - 1, 1);
     tensor *logits = g.mul_mat(w.output, build_norm(g, x, w.output_norm, hp.rms_eps));
     g.mark_output(logits);
     return logits;

@@ -70,13 +70,17 @@ struct graph_inputs {
     int64_t n_tokens = 0;        // M
     std::vector<tensor *> kv;    // per layer: its KV cache leaf (graph::kv_cache_leaf)
     bool all_logits = false;     // logits for every token, else only the last
+    // Several sequences in one pass: the columns (each sequence's last token) whose logits are
+    // wanted, [S] i32; null for a single sequence.
+    tensor *out_ids = nullptr;
+    bool embeddings = false;     // return the final normed hidden states [E, M] instead of logits
 };
 
 struct arch_def {
     const char *name;
     status (*load_hparams)(const gguf_file &f, hparams *hp);
     status (*load_weights)(const hparams &hp, tensor_lookup &lookup, model_weights *w);
-    // Returns the logits tensor: [V, M] or [V, 1].
+    // Returns the logits tensor: [V, M], [V, S] (out_ids) or [V, 1]; with embeddings, [E, M].
     tensor *(*build)(graph &g, const hparams &hp, const model_weights &w, const graph_inputs &in);
 };
 

@@ -223,6 +223,7 @@ tern_context_params tern_context_default_params(void) {
     p.kv_residual = 32;
     p.abort_callback = nullptr;
     p.abort_user_data = nullptr;
+    p.n_seq_max = 1;
     return p;
 }
 
@@ -256,8 +257,15 @@ tern_status tern_context_init(tern_model *m, const tern_context_params *params, 
         kc.budget = p.kv_budget;
         kc.sinks = p.kv_sinks;
         kc.residual = p.kv_residual > 0 ? p.kv_residual : 32;
-        status st = ctx->kv.init(m->hp, kc);
-        if (!st) return set_error(st);
+        if (p.n_seq_max == 0) p.n_seq_max = 1;
+        if (p.n_seq_max > 256) return fail(code::invalid_argument, "n_seq_max is larger than 256");
+        for (uint32_t s = 0; s < p.n_seq_max; s++) {
+            ctx->seqs.push_back(std::make_unique<kv_cache>());
+            status st = ctx->seqs.back()->init(m->hp, kc);
+            if (!st) return set_error(st);
+        }
+        ctx->seq_logits.assign((size_t)p.n_seq_max * (size_t)m->hp.n_vocab, 0.0f);
+        ctx->seq_has_logits.assign(p.n_seq_max, 0);
         *out = ctx.release();
         return TERN_OK;
     });
@@ -266,12 +274,12 @@ tern_status tern_context_init(tern_model *m, const tern_context_params *params, 
 void tern_context_free(tern_context *ctx) { delete ctx; }
 
 uint32_t tern_n_ctx(const tern_context *ctx) { return ctx ? ctx->params.n_ctx : 0; }
-int32_t tern_context_pos(const tern_context *ctx) { return ctx ? (int32_t)ctx->kv.n_past() : 0; }
+int32_t tern_context_pos(const tern_context *ctx) { return ctx ? (int32_t)ctx->kv().n_past() : 0; }
 
 tern_status tern_context_truncate(tern_context *ctx, int32_t pos) {
     if (!ctx || pos < 0) return fail(code::invalid_argument, "tern_context_truncate: bad arguments");
     return guarded([&] {
-        ctx->kv.truncate(pos);
+        ctx->kv().truncate(pos);
         return TERN_OK;
     });
 }
@@ -302,9 +310,9 @@ double tern_model_kv_bytes_per_token(const tern_model *m, tern_kv_type t, int32_
 tern_status tern_context_kv_fill_synthetic(tern_context *ctx, int32_t n, uint64_t seed) {
     if (!ctx || n < 0) return fail(code::invalid_argument, "tern_context_kv_fill_synthetic: bad arguments");
     return guarded([&] {
-        if (ctx->kv.config().policy == kv_policy::all && ctx->kv.n_past() + n > ctx->kv.config().n_ctx)
+        if (ctx->kv().config().policy == kv_policy::all && ctx->kv().n_past() + n > ctx->kv().config().n_ctx)
             return set_error(make_status(code::context_full, "%d tokens do not fit in the context", n));
-        status st = ctx->kv.fill_synthetic(n, seed);
+        status st = ctx->kv().fill_synthetic(n, seed);
         ctx->n_logit_rows = 0;
         return st ? TERN_OK : set_error(st);
     });
@@ -313,10 +321,10 @@ tern_status tern_context_kv_fill_synthetic(tern_context *ctx, int32_t n, uint64_
 tern_kv_stats tern_context_kv_stats(const tern_context *ctx, int32_t n_tokens) {
     tern_kv_stats s{};
     if (!ctx) return s;
-    s.bytes_per_token = ctx->kv.bytes_per_token(n_tokens > 0 ? n_tokens : ctx->params.n_ctx);
-    s.f16_bytes_per_token = ctx->kv.f16_bytes_per_token();
-    s.bytes_allocated = ctx->kv.bytes();
-    s.n_cached = (int32_t)ctx->kv.n_cached();
+    s.bytes_per_token = ctx->kv().bytes_per_token(n_tokens > 0 ? n_tokens : ctx->params.n_ctx);
+    s.f16_bytes_per_token = ctx->kv().f16_bytes_per_token();
+    for (const auto &kv : ctx->seqs) s.bytes_allocated += kv->bytes();
+    s.n_cached = (int32_t)ctx->kv().n_cached();
     return s;
 }
 
@@ -328,6 +336,45 @@ tern_status tern_decode(tern_context *ctx, const tern_token *tokens, int32_t n, 
     if (!ctx) return fail(code::invalid_argument, "tern_decode: context is NULL");
     return guarded([&] {
         status st = context_decode(ctx, tokens, n, all_logits);
+        return st ? TERN_OK : set_error(st);
+    });
+}
+
+uint32_t tern_n_seq(const tern_context *ctx) { return ctx ? (uint32_t)ctx->seqs.size() : 0; }
+
+int32_t tern_seq_pos(const tern_context *ctx, int32_t seq) {
+    if (!ctx || seq < 0 || seq >= (int32_t)ctx->seqs.size()) return -1;
+    return (int32_t)ctx->seqs[(size_t)seq]->n_past();
+}
+
+tern_status tern_seq_truncate(tern_context *ctx, int32_t seq, int32_t pos) {
+    if (!ctx || seq < 0 || seq >= (int32_t)ctx->seqs.size() || pos < 0)
+        return fail(code::invalid_argument, "tern_seq_truncate: bad arguments");
+    return guarded([&] {
+        ctx->seqs[(size_t)seq]->truncate(pos);
+        ctx->seq_has_logits[(size_t)seq] = 0;
+        return TERN_OK;
+    });
+}
+
+tern_status tern_decode_batch(tern_context *ctx, const tern_token *tokens, const int32_t *seq_ids, int32_t n) {
+    if (!ctx) return fail(code::invalid_argument, "tern_decode_batch: context is NULL");
+    return guarded([&] {
+        status st = context_decode_batch(ctx, tokens, seq_ids, n);
+        return st ? TERN_OK : set_error(st);
+    });
+}
+
+const float *tern_get_logits_seq(tern_context *ctx, int32_t seq) {
+    if (!ctx || seq < 0 || seq >= (int32_t)ctx->seqs.size() || !ctx->seq_has_logits[(size_t)seq]) return nullptr;
+    return ctx->seq_logits.data() + (size_t)seq * (size_t)ctx->model->hp.n_vocab;
+}
+
+tern_status tern_embed(tern_context *ctx, int32_t seq, const tern_token *tokens, int32_t n, float *out) {
+    if (!ctx || !out || seq < 0 || seq >= (int32_t)ctx->seqs.size())
+        return fail(code::invalid_argument, "tern_embed: bad arguments");
+    return guarded([&] {
+        status st = context_embed(ctx, seq, tokens, n, out);
         return st ? TERN_OK : set_error(st);
     });
 }

@@ -112,8 +112,12 @@ status kv_cache::init(const hparams &hp, const kv_config &cfg_in) {
 }
 
 void kv_cache::bind(graph &g, std::vector<tensor *> *leaves) {
+    batches_.assign((size_t)n_layer_, kv_batch{});
     leaves->resize((size_t)n_layer_);
-    for (int64_t il = 0; il < n_layer_; il++) (*leaves)[(size_t)il] = g.kv_cache_leaf(&layers_[(size_t)il]);
+    for (int64_t il = 0; il < n_layer_; il++) {
+        batches_[(size_t)il].spans = {kv_span{&layers_[(size_t)il], 0, pass_n_}};
+        (*leaves)[(size_t)il] = g.kv_cache_leaf(&batches_[(size_t)il]);
+    }
 }
 
 int64_t kv_cache::n_cached() const {

@@ -49,7 +49,12 @@ class kv_cache {
     status init(const hparams &hp, const kv_config &cfg);
     const kv_config &config() const { return cfg_; }
 
-    // One cache leaf per layer for a graph under construction.
+    // Layer il's cache (a graph's kv_batch spans point at these) and the pass size begin_pass set.
+    kv_layer *layer(int64_t il) { return &layers_[(size_t)il]; }
+    int64_t n_layer() const { return n_layer_; }
+    int64_t pass_n() const { return pass_n_; }
+    // One cache leaf per layer for the graph of a single-sequence pass begun by begin_pass (the
+    // one-span kv_batch objects live in the cache until the next bind).
     void bind(graph &g, std::vector<tensor *> *leaves);
     // Before a forward pass of n tokens: makes room (renumbering positions when a policy would
     // run past n_ctx), sets the positions of the new tokens in *positions (n entries) and tells
@@ -99,6 +104,7 @@ class kv_cache {
     int64_t next_pos_ = 0, pass_n_ = 0;
     std::vector<kv_layer> layers_;
     std::vector<kv_head> heads_;
+    std::vector<kv_batch> batches_; // bind's
     std::vector<uint8_t> mem_;
 };
 

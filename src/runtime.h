@@ -34,9 +34,14 @@ struct tern_context {
     tern_model *model = nullptr;
     tern_context_params params{};
     const tern::backend_iface *backend = nullptr;
-    tern::kv_cache kv;
+    std::vector<std::unique_ptr<tern::kv_cache>> seqs; // one KV cache per sequence (n_seq_max)
+    tern::kv_cache &kv() { return *seqs[0]; }
+    const tern::kv_cache &kv() const { return *seqs[0]; }
     tern::arena act;
     std::vector<float> logits; // [n_rows, n_vocab]
+    // tern_decode_batch: the last token's logits of each sequence in the last batch ([n_seq][n_vocab]).
+    std::vector<float> seq_logits;
+    std::vector<uint8_t> seq_has_logits;
     int32_t n_logit_rows = 0;
     int32_t last_batch = 0;    // tokens in the last tern_decode call
     bool last_all = false;
@@ -57,6 +62,10 @@ void log_msg(tern_log_level level, const char *fmt, ...);
 
 status model_load(const char *path, const tern_model_params &params, std::unique_ptr<tern_model> *out);
 status context_decode(tern_context *ctx, const int32_t *tokens, int32_t n, bool all_logits);
+// One forward pass over several sequences (tern_decode_batch).
+status context_decode_batch(tern_context *ctx, const int32_t *tokens, const int32_t *seq_ids, int32_t n);
+// Mean-pooled, L2-normalized final hidden states of tokens run as sequence `seq` (cleared first).
+status context_embed(tern_context *ctx, int32_t seq, const int32_t *tokens, int32_t n, float *out);
 
 // Registers the backends compiled into this build (CPU always).
 void backends_init();

@@ -167,11 +167,14 @@ TEST_CASE("SmolLM2-135M-Instruct answers a chat question fluently (greedy)") {
     CHECK(std::string(desc).find("llama") == 0);
     tern_context *c = nullptr;
     REQUIRE(tern_context_init(m, nullptr, &c) == TERN_OK);
-    tern_chat_message msg = {"user", "What is the capital of France?"};
+    // The model's own template (run by the Jinja interpreter) adds its default system prompt when
+    // there is none; with that one this 4-bit 135M model rambles, so the test gives a system turn.
+    const tern_chat_message msgs[] = {{"system", "You are a helpful assistant."}, {"user", "What is the capital of France?"}};
     char prompt[512];
-    const int32_t n = tern_chat_apply_template(m, nullptr, &msg, 1, true, prompt, sizeof prompt);
+    const int32_t n = tern_chat_apply_template(m, nullptr, msgs, 2, true, prompt, sizeof prompt);
     REQUIRE(n > 0);
-    CHECK(std::string(prompt) == "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n");
+    CHECK(std::string(prompt) == "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nWhat is the "
+                                 "capital of France?<|im_end|>\n<|im_start|>assistant\n");
     std::vector<int32_t> toks(256);
     const int32_t nt = tern_tokenize(m, prompt, n, toks.data(), 256, true, true);
     REQUIRE(nt > 0);

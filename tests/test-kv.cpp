@@ -287,7 +287,7 @@ TEST_CASE("policies keep their budget per head; compaction keeps the kept tokens
                 std::vector<tensor *> leaves;
                 kv.bind(g, &leaves);
                 for (tensor *leaf : leaves) {
-                    kv_layer *L = (kv_layer *)leaf->data;
+                    kv_layer *L = ((kv_batch *)leaf->data)->spans[0].layer;
                     std::vector<float> kn((size_t)(D * Hkv * n)), vn(kn.size());
                     for (int64_t i = 0; i < n; i++)
                         for (int64_t c = 0; c < D * Hkv; c++) kn[(size_t)(i * D * Hkv + c)] = vn[(size_t)(i * D * Hkv + c)] = (float)pos[(size_t)i];
