@@ -18,6 +18,8 @@ runner add_synth(CLI::App &app);
 runner add_perplexity(CLI::App &app);
 runner add_bench_gemv(CLI::App &app);
 runner add_flash_prepare(CLI::App &app);
+runner add_serve(CLI::App &app);
+runner add_chat(CLI::App &app);
 
 // ~/.cache/tern/models/SmolLM2-135M-Instruct.Q4_1.gguf (TERN_CACHE overrides ~/.cache/tern).
 std::string default_model_path();

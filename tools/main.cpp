@@ -18,6 +18,8 @@ int main(int argc, char **argv) {
     reg("perplexity", tern_cli::add_perplexity(app));
     reg("bench-gemv", tern_cli::add_bench_gemv(app));
     reg("flash-prepare", tern_cli::add_flash_prepare(app));
+    reg("serve", tern_cli::add_serve(app));
+    reg("chat", tern_cli::add_chat(app));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
