@@ -22,6 +22,10 @@ struct compute_options {
     bool (*before_node)(void *data, size_t node) = nullptr;
     void *hook_data = nullptr;
     const uint8_t *hook_at = nullptr; // one flag per node
+    // Batch-invariant results: each token's column is computed the same way whatever else is in
+    // the pass (no 2x2 tiles, no GEMM, no split attention), so a sequence's output does not depend
+    // on its neighbours or on how its prompt was cut into passes. Slower prefill.
+    bool batch_invariant = false;
 };
 
 struct backend_iface {

@@ -211,6 +211,11 @@ typedef struct tern_context_params {
      * positions, decoded together by tern_decode_batch. The single-sequence calls (tern_decode,
      * tern_context_pos, tern_context_truncate, tern_get_logits) work on sequence 0. */
     uint32_t n_seq_max;
+    /* Compute every token the same way whatever else is in the forward pass, so a sequence's
+     * logits do not depend on the other sequences batched with it or on how its prompt was split
+     * into passes (greedy answers are then reproducible under any load). Costs prefill speed (no
+     * GEMM). Default false. */
+    bool batch_invariant;
 } tern_context_params;
 
 TERN_API tern_context_params tern_context_default_params(void);

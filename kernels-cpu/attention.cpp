@@ -226,7 +226,8 @@ void kv_store_span(const op_ctx &c, const tensor *k, const tensor *v, const kv_l
 }
 
 void attention_span(const op_ctx &c, const tensor *q, const kv_layer &L, tensor *dst, float scale) {
-    const attn_shape s = shape_of(q, &L, c.nth);
+    attn_shape s = shape_of(q, &L, c.nth);
+    if (c.invariant) s.split = false, s.n_chunks = 1; // one summation order for a row at any batch size
     const scratch sc = scratch_of(s, L);
     const attn_fns fn(&L, c.k);
     const int64_t D = s.D, rows = s.M * s.H;

@@ -37,7 +37,7 @@ status cpu_compute(const std::vector<tensor *> &nodes, const compute_options &op
     bool hook_failed = false;
 #pragma omp parallel num_threads(nth)
     {
-        op_ctx c{omp_get_thread_num(), omp_get_num_threads(), wdata, k, nullptr};
+        op_ctx c{omp_get_thread_num(), omp_get_num_threads(), wdata, k, nullptr, opt.batch_invariant};
         for (size_t i = 0; i < nodes.size(); i++) {
             tensor *n = nodes[i];
             c.next_chunk = &counters[i];

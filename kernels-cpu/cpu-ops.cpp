@@ -101,7 +101,7 @@ void mul_mat_lut(const op_ctx &c, tensor *dst) {
 void op_mul_mat(const op_ctx &c, tensor *dst) {
     const tensor *w = dst->src[0], *x = dst->src[1];
     const int64_t K = w->ne[0], N = w->ne[1], M = tensor_nrows(x);
-    if (cpu_mul_mat_uses_gemm(c.k, w->ttype, M)) return mul_mat_gemm(c, dst);
+    if (!c.invariant && cpu_mul_mat_uses_gemm(c.k, w->ttype, M)) return mul_mat_gemm(c, dst);
     if (type_is_lut(w->ttype)) return mul_mat_lut(c, dst);
     const type_traits *wt = type_get(w->ttype);
     const type vdt = wt->vec_dot_type;
@@ -130,7 +130,7 @@ void op_mul_mat(const op_ctx &c, tensor *dst) {
     for (int64_t ch = c.ith; ch < n_chunks; ch = c.nth + c.next_chunk->fetch_add(1, std::memory_order_relaxed)) {
         const int64_t r0 = ch * chunk, r1 = std::min(N, r0 + chunk);
         int64_t m = 0;
-        if (tile) { // pairs of columns x pairs of rows
+        if (tile && !c.invariant) { // pairs of columns x pairs of rows
             for (; m + 2 <= M; m += 2) {
                 const uint8_t *x0 = act + m * act_stride, *x1 = x0 + act_stride;
                 float *y0 = y + m * N, *y1 = y0 + N;

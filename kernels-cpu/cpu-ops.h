@@ -14,6 +14,7 @@ struct op_ctx {
     uint8_t *work;          // shared scratch of cpu_op_work_size() bytes
     const isa_kernels *k;   // kernel table in use
     std::atomic<int64_t> *next_chunk; // per-node work counter, zero before the node runs
+    bool invariant = false; // compute_options::batch_invariant
 };
 
 size_t cpu_op_work_size(const tensor *node, int n_threads);

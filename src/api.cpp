@@ -224,6 +224,7 @@ tern_context_params tern_context_default_params(void) {
     p.abort_callback = nullptr;
     p.abort_user_data = nullptr;
     p.n_seq_max = 1;
+    p.batch_invariant = false;
     return p;
 }
 

@@ -51,6 +51,7 @@ status run_pass(tern_context *ctx, const int32_t *tokens, int64_t n, const std::
     opt.n_threads = ctx->params.n_threads;
     opt.abort_cb = ctx->params.abort_callback;
     opt.abort_data = ctx->params.abort_user_data;
+    opt.batch_invariant = ctx->params.batch_invariant;
     status st = m->store ? m->store->begin_pass(g, &opt) : status::ok();
     if (st) {
         st = plan_memory(g, ctx->act);

@@ -29,13 +29,14 @@ int argmax(const float *l, int V) {
 
 // Greedy continuation of each prompt, one context per prompt (the reference).
 std::vector<std::vector<int>> alone(tern_model *m, const std::vector<std::vector<int32_t>> &prompts, int steps,
-                                    std::vector<std::vector<float>> *first_logits) {
+                                    std::vector<std::vector<float>> *first_logits, bool invariant = false) {
     std::vector<std::vector<int>> out;
     const int V = tern_model_n_vocab(m);
     for (const auto &p : prompts) {
         tern_context_params cp = tern_context_default_params();
         cp.n_ctx = 256;
         cp.n_threads = 2;
+        cp.batch_invariant = invariant;
         tern_context *c = nullptr;
         REQUIRE(tern_context_init(m, &cp, &c) == TERN_OK);
         REQUIRE(tern_decode(c, p.data(), (int32_t)p.size(), false) == TERN_OK);
@@ -96,7 +97,7 @@ void check_isolation(const std::string &path) {
     tern_model_free(m);
 }
 
-void check_batched_matches(const std::string &path, double tol, bool same_tokens = true) {
+void check_batched_matches(const std::string &path, double tol, bool same_tokens = true, bool invariant = false) {
     tern_model *m = nullptr;
     REQUIRE(tern_model_load(path.c_str(), nullptr, &m) == TERN_OK);
     const int V = tern_model_n_vocab(m);
@@ -106,11 +107,12 @@ void check_batched_matches(const std::string &path, double tol, bool same_tokens
     for (auto &t : texts) prompts.push_back(tokenize(m, t));
     const int steps = 12;
     std::vector<std::vector<float>> ref_logits;
-    const auto ref = alone(m, prompts, steps, &ref_logits);
+    const auto ref = alone(m, prompts, steps, &ref_logits, invariant);
 
     tern_context_params cp = tern_context_default_params();
     cp.n_ctx = 256;
     cp.n_threads = 2;
+    cp.batch_invariant = invariant;
     cp.n_seq_max = 4; // one sequence stays unused
     tern_context *c = nullptr;
     REQUIRE(tern_context_init(m, &cp, &c) == TERN_OK);
@@ -185,6 +187,36 @@ TEST_CASE("several sequences in one pass match each sequence alone (SmolLM2 Q4_1
     check_isolation(p);
     // ...and agree with a sequence decoded alone within that kernel difference.
     check_batched_matches(p, 2.0, false);
+}
+
+TEST_CASE("batch_invariant: a sequence's logits do not depend on batching or prompt splitting (SmolLM2 Q4_1)") {
+    const std::string p = test_util::default_model();
+    SKIP_IF_MISSING(p);
+    // Alone (prompt in one pass, then one token per pass) and batched with two others (prompts
+    // together, then three tokens per pass): identical greedy tokens, logits equal to rounding.
+    check_batched_matches(p, 1e-4, true, true);
+    // A prompt decoded in one pass, or one token per pass, gives the same last logits.
+    tern_model *m = nullptr;
+    REQUIRE(tern_model_load(p.c_str(), nullptr, &m) == TERN_OK);
+    const auto toks = tokenize(m, "The dog ran to the park and then it");
+    std::vector<std::vector<float>> out;
+    for (uint32_t nb : {512u, 1u, 3u}) {
+        tern_context_params cp = tern_context_default_params();
+        cp.n_ctx = 64;
+        cp.n_batch = nb;
+        cp.batch_invariant = true;
+        tern_context *c = nullptr;
+        REQUIRE(tern_context_init(m, &cp, &c) == TERN_OK);
+        REQUIRE(tern_decode(c, toks.data(), (int32_t)toks.size(), false) == TERN_OK);
+        out.emplace_back(tern_get_logits(c, -1), tern_get_logits(c, -1) + tern_model_n_vocab(m));
+        tern_context_free(c);
+    }
+    for (size_t k = 1; k < out.size(); k++) {
+        double d = 0;
+        for (size_t i = 0; i < out[0].size(); i++) d = std::max(d, (double)std::fabs(out[0][i] - out[k][i]));
+        CHECK(d == 0.0);
+    }
+    tern_model_free(m);
 }
 
 TEST_CASE("a sequence filling its context is an error naming it; the context full of one does not block others") {

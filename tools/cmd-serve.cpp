@@ -87,6 +87,8 @@ runner add_serve(CLI::App &app) {
     s->add_option("--alias", c->o.model_name, "model name reported by the API (default: the file name)");
     s->add_option("--max-body", c->max_body_kib, "largest request body in KiB (413 above)")->check(CLI::Range(1, 1 << 20))->capture_default_str();
     s->add_option("--timeout", c->o.timeout_s, "seconds a client may take to send or receive")->check(CLI::Range(1, 3600))->capture_default_str();
+    s->add_flag_callback("--no-batch-invariant", [c] { c->o.eng.batch_invariant = false; },
+                         "faster prompt processing (GEMM), but an answer may then depend on what it was batched with");
     add_mem_options(s, &c->mem);
     return [c] { return run_serve(*c); };
 }

@@ -20,6 +20,7 @@ bool engine::start(tern_model *model, const engine_params &p, std::string *err) 
     cp.n_threads = p.n_threads;
     cp.n_seq_max = (uint32_t)p_.n_parallel;
     cp.kv_type = p.kv_type;
+    cp.batch_invariant = p.batch_invariant;
     if (tern_context_init(model, &cp, &ctx_) != TERN_OK) {
         *err = tern_last_error();
         return false;

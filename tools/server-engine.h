@@ -67,6 +67,7 @@ struct engine_params {
     int32_t n_threads = 0;
     int32_t queue_max = 64; // waiting requests beyond the slots
     tern_kv_type kv_type = TERN_KV_F16;
+    bool batch_invariant = true; // a request's answer does not depend on what it is batched with
 };
 
 struct engine_stats {
