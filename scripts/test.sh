@@ -7,6 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
 bash scripts/fetch-model.sh >/dev/null || echo "test.sh: WARNING: default model not fetched; its tests will say SKIPPED"
+# The server tests drive tern serve with the real openai client from PyPI (a test client).
+cache="${TERN_CACHE:-$HOME/.cache/tern}"
+if ! PYTHONPATH="$cache/py" python3 -c "import openai" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check --target "$cache/py" openai >/dev/null 2>&1 ||
+        echo "test.sh: WARNING: the openai client could not be installed; the server tests will say SKIPPED"
+fi
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$jobs"

@@ -118,8 +118,12 @@ document.getElementById("form").onsubmit = async e => {
   } finally {
     busy = null;
     sendBtn.textContent = "Send";
+    document.body.dataset.replies = String(messages.filter(m => m.role === "assistant").length);
   }
 };
+// /?q=text sends a first message on load (links, bookmarks, headless checks).
+const first = new URLSearchParams(location.search).get("q");
+if (first) { input.value = first; document.getElementById("form").requestSubmit(); }
 </script>
 </body>
 </html>
