@@ -130,10 +130,24 @@ void op_mul_mat(const op_ctx &c, tensor *dst) {
     for (int64_t ch = c.ith; ch < n_chunks; ch = c.nth + c.next_chunk->fetch_add(1, std::memory_order_relaxed)) {
         const int64_t r0 = ch * chunk, r1 = std::min(N, r0 + chunk);
         int64_t m = 0;
-        if (tile && !c.invariant) { // pairs of columns x pairs of rows
-            for (; m + 2 <= M; m += 2) {
-                const uint8_t *x0 = act + m * act_stride, *x1 = x0 + act_stride;
-                float *y0 = y + m * N, *y1 = y0 + N;
+        // Pairs of columns x pairs of rows. Batch-invariant mode sends every column through the
+        // tile (an odd last one paired with itself): an output's arithmetic then never depends on
+        // whether its column had a partner.
+        if (tile) {
+            for (; m + 2 <= M || (c.invariant && m < M); m += 2) {
+                const bool alone = m + 1 == M;
+                const uint8_t *x0 = act + m * act_stride, *x1 = alone ? x0 : x0 + act_stride;
+                float *y0 = y + m * N, *y1 = alone ? nullptr : y0 + N;
+                if (alone) {
+                    int64_t r = r0;
+                    for (; r + 2 <= r1; r += 2) {
+                        float o[4];
+                        tile(K, wd + r * ws, wd + (r + 1) * ws, x0, x0, o);
+                        y0[r] = o[0], y0[r + 1] = o[1];
+                    }
+                    for (; r < r1; r++) y0[r] = dot(K, wd + r * ws, x0);
+                    continue;
+                }
                 int64_t r = r0;
                 for (; r + 2 <= r1; r += 2) {
                     float o[4];

@@ -130,7 +130,7 @@ void check_batched_matches(const std::string &path, double tol, bool same_tokens
         double d = 0;
         for (int i = 0; i < V; i++) d = std::max(d, (double)std::fabs(l[i] - ref_logits[(size_t)s][(size_t)i]));
         CAPTURE(s);
-        CHECK(d < tol);
+        CHECK(d <= tol);
         CHECK(tern_seq_pos(c, s) == (int32_t)prompts[(size_t)s].size());
     }
     // Then all three decode together, one token each per pass.
@@ -194,7 +194,7 @@ TEST_CASE("batch_invariant: a sequence's logits do not depend on batching or pro
     SKIP_IF_MISSING(p);
     // Alone (prompt in one pass, then one token per pass) and batched with two others (prompts
     // together, then three tokens per pass): identical greedy tokens, logits equal to rounding.
-    check_batched_matches(p, 1e-4, true, true);
+    check_batched_matches(p, 0.0, true, true);
     // A prompt decoded in one pass, or one token per pass, gives the same last logits.
     tern_model *m = nullptr;
     REQUIRE(tern_model_load(p.c_str(), nullptr, &m) == TERN_OK);

@@ -466,6 +466,46 @@ class ChatCLI(unittest.TestCase):
         self.assertIsNotNone(m, r.stderr)
         self.assertGreater(int(m.group(2)), 20)
 
+    def test_ctrl_c_stops_the_answer_not_the_program(self):
+        import pty
+        import select
+        pid, fd = pty.fork()
+        if pid == 0:  # the child runs tern chat on the terminal
+            os.execv(TERN, [TERN, "chat", "-m", MODEL, "--temp", "0.8", "-n", "100000", "-t", "2"])
+        out = b""
+
+        def read_until(pred, timeout):
+            nonlocal out
+            end = time.time() + timeout
+            while time.time() < end and not pred(out):
+                r, _, _ = select.select([fd], [], [], 0.2)
+                if r:
+                    try:
+                        out += os.read(fd, 4096)
+                    except OSError:
+                        break
+            return pred(out)
+
+        try:
+            self.assertTrue(read_until(lambda o: b"> " in o, 60), out)
+            os.write(fd, b"Write a very long story about a dragon and a knight, with many chapters.\r")
+            start = len(out)
+            self.assertTrue(read_until(lambda o: len(o) > start + 400, 60), out)  # answer streaming
+            os.write(fd, b"\x03")  # Ctrl-C from the terminal
+            self.assertTrue(read_until(lambda o: b"[stopped]" in o, 30), out[-500:])
+            self.assertTrue(read_until(lambda o: o.rstrip().endswith(b">"), 30), out[-300:])  # asks for the next turn
+            os.write(fd, b"/stats\r")
+            self.assertTrue(read_until(lambda o: b"turns 1" in o, 30), out[-500:])
+            os.write(fd, b"/exit\r")
+            _, status = os.waitpid(pid, 0)
+            self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        finally:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+            os.close(fd)
+
     def test_save_load_and_clear(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "conv.json")
