@@ -19,7 +19,7 @@ namespace tern_cli {
 namespace {
 
 struct run_opts {
-    std::string model, prompt, file, system;
+    std::string model, prompt, file, system, chat_template;
     kv_opts kv;
     mem_opts mem;
     int n_predict = 128, n_ctx = 0, n_threads = 0, top_k = 40, n_batch = 512;
@@ -110,10 +110,10 @@ int run(const run_opts &o) {
         std::vector<tern_chat_message> msgs;
         if (!o.system.empty()) msgs.push_back({"system", o.system.c_str()});
         msgs.push_back({"user", prompt.c_str()});
-        const int32_t n = tern_chat_apply_template(model.get(), nullptr, msgs.data(), msgs.size(), true, nullptr, 0);
+        const int32_t n = tern_chat_apply_template(model.get(), o.chat_template.empty() ? nullptr : o.chat_template.c_str(), msgs.data(), msgs.size(), true, nullptr, 0);
         if (n < 0) return error("cannot apply chat template", tern_last_error());
         std::string buf(n + 1, '\0');
-        tern_chat_apply_template(model.get(), nullptr, msgs.data(), msgs.size(), true, buf.data(), n + 1);
+        tern_chat_apply_template(model.get(), o.chat_template.empty() ? nullptr : o.chat_template.c_str(), msgs.data(), msgs.size(), true, buf.data(), n + 1);
         buf.resize(n);
         prompt = buf;
         parse_special = true;
@@ -216,6 +216,7 @@ runner add_run(CLI::App &app) {
     add_mem_options(c, &o->mem);
     c->add_flag("--chat", o->chat, "wrap the prompt in the model's chat template as a user turn");
     c->add_option("--system", o->system, "system prompt (with --chat)");
+    c->add_option("--chat-template", o->chat_template, "with --chat: a template family (chatml, llama2, llama3, mistral, gemma, phi3) or Jinja text");
     c->add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-generation tokens");
     c->add_flag("-v,--verbose", o->verbose, "print model details");
     return [o] { return run(*o); };
