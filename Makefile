@@ -2,7 +2,9 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 
-.PHONY: all test deps model demo clean
+PREFIX ?= /usr/local
+
+.PHONY: all test deps model demo clean install
 
 all:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -19,6 +21,9 @@ test: all
 
 demo: deps all model
 	@$(BUILD)/bin/tern run --chat --temp 0 -n 96 -p "What is the capital of France? Answer in two sentences."
+
+install: all
+	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD)

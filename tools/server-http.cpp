@@ -223,6 +223,17 @@ struct server {
     }
 };
 
+// Queues a generation request (its answer capped by what is left of the context); a full queue is
+// 503 with Retry-After.
+bool submit(server &sv, const std::shared_ptr<request> &r, gen_params g, httplib::Response &res) {
+    g.max_tokens = std::min<int32_t>(g.max_tokens, sv.eng.n_ctx() - (int32_t)r->prompt.size());
+    r->params = g;
+    if (sv.eng.submit(r)) return true;
+    res.set_header("Retry-After", "1");
+    send_error(res, {503, "the server is busy: the request queue is full", "server_error", "", "queue_full"});
+    return false;
+}
+
 // Streams a request's events to the client. `on_event` turns one event into the bytes to send
 // (SSE chunk or nothing), `on_done` the closing bytes.
 void respond_generation(server &sv, httplib::Response &res, std::shared_ptr<request> r, bool stream,
@@ -317,12 +328,7 @@ void handle_chat(server &sv, const httplib::Request &req, httplib::Response &res
     prompt.resize((size_t)len);
     auto r = std::make_shared<request>();
     if (!sv.prompt_tokens(prompt, true, &r->prompt, &err)) return send_error(res, err);
-    g.max_tokens = std::min<int32_t>(g.max_tokens, sv.eng.n_ctx() - (int32_t)r->prompt.size());
-    r->params = g;
-    if (!sv.eng.submit(r)) {
-        res.set_header("Retry-After", "1");
-        return send_error(res, {503, "the server is busy: the request queue is full", "server_error", "", "queue_full"});
-    }
+    if (!submit(sv, r, g, res)) return;
     const std::string id = random_id("chatcmpl-"), model = sv.name;
     const long created = (long)std::time(nullptr);
     if (stream) {
@@ -415,12 +421,7 @@ void handle_completions(server &sv, const httplib::Request &req, httplib::Respon
     gen_params g;
     if (!read_gen_params(j, false, &g, &err)) return send_error(res, err);
     const bool stream = j.value("stream", false);
-    g.max_tokens = std::min<int32_t>(g.max_tokens, sv.eng.n_ctx() - (int32_t)r->prompt.size());
-    r->params = g;
-    if (!sv.eng.submit(r)) {
-        res.set_header("Retry-After", "1");
-        return send_error(res, {503, "the server is busy: the request queue is full", "server_error", "", "queue_full"});
-    }
+    if (!submit(sv, r, g, res)) return;
     const std::string id = random_id("cmpl-"), model = sv.name;
     const long created = (long)std::time(nullptr);
     auto lp_entry = [](const gen_event &e, size_t offset) {
