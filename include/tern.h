@@ -264,6 +264,16 @@ TERN_API const float *tern_get_logits_seq(tern_context *ctx, int32_t seq);
  * to unit length. The sequence is left cleared. Errors as tern_decode. */
 TERN_API tern_status tern_embed(tern_context *ctx, int32_t seq, const tern_token *tokens, int32_t n, float *out);
 
+/* Sequence state (save a conversation, restore it later or in another context of the same model
+ * and settings): the sequence's KV cache and the logits of its last decoded token. The bytes are
+ * checked on restore (TERN_ERR_INVALID_ARGUMENT for a state from another model, KV format, policy
+ * or context size, or one that is truncated or malformed; the sequence is then left unchanged).
+ * tern_seq_state_get writes at most buf_size bytes and returns the state's full size (call it
+ * with buf = NULL to ask), 0 for a bad seq. After tern_seq_state_set, the restored logits are
+ * those of tern_get_logits_seq (and of tern_get_logits(ctx, -1) for sequence 0). */
+TERN_API size_t tern_seq_state_get(tern_context *ctx, int32_t seq, uint8_t *buf, size_t buf_size);
+TERN_API tern_status tern_seq_state_set(tern_context *ctx, int32_t seq, const uint8_t *buf, size_t size);
+
 /* Timings of this context so far. */
 typedef struct tern_perf {
     double t_prompt_ms; int32_t n_prompt_tokens; /* multi-token decodes */

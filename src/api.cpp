@@ -371,6 +371,63 @@ const float *tern_get_logits_seq(tern_context *ctx, int32_t seq) {
     return ctx->seq_logits.data() + (size_t)seq * (size_t)ctx->model->hp.n_vocab;
 }
 
+namespace {
+constexpr char k_seq_magic[8] = {'T', 'E', 'R', 'N', 'S', 'E', 'Q', '1'};
+// The last-token logits of a sequence, if any: per-sequence ones from tern_decode_batch, else
+// (sequence 0) those of the last tern_decode.
+const float *seq_last_logits(tern_context *ctx, int32_t seq) {
+    if (ctx->seq_has_logits[(size_t)seq]) return ctx->seq_logits.data() + (size_t)seq * (size_t)ctx->model->hp.n_vocab;
+    if (seq == 0 && ctx->n_logit_rows > 0) return tern_get_logits(ctx, -1);
+    return nullptr;
+}
+} // namespace
+
+size_t tern_seq_state_get(tern_context *ctx, int32_t seq, uint8_t *buf, size_t buf_size) {
+    if (!ctx || seq < 0 || seq >= (int32_t)ctx->seqs.size()) {
+        fail(code::invalid_argument, "tern_seq_state_get: bad arguments");
+        return 0;
+    }
+    std::vector<uint8_t> out(k_seq_magic, k_seq_magic + 8);
+    const tern_model *m = ctx->model;
+    const int64_t head[] = {m->hp.n_vocab, m->hp.n_embd, m->hp.n_layer, (int64_t)m->n_bytes};
+    out.insert(out.end(), (const uint8_t *)head, (const uint8_t *)(head + 4));
+    const float *l = seq_last_logits(ctx, seq);
+    const int64_t has = l != nullptr;
+    out.insert(out.end(), (const uint8_t *)&has, (const uint8_t *)(&has + 1));
+    if (l) out.insert(out.end(), (const uint8_t *)l, (const uint8_t *)(l + m->hp.n_vocab));
+    ctx->seqs[(size_t)seq]->save_state(&out);
+    if (buf) std::memcpy(buf, out.data(), std::min(buf_size, out.size()));
+    return out.size();
+}
+
+tern_status tern_seq_state_set(tern_context *ctx, int32_t seq, const uint8_t *buf, size_t size) {
+    if (!ctx || seq < 0 || seq >= (int32_t)ctx->seqs.size() || !buf) return fail(code::invalid_argument, "tern_seq_state_set: bad arguments");
+    return guarded([&] {
+        const tern_model *m = ctx->model;
+        const size_t V = (size_t)m->hp.n_vocab, fixed = 8 + 5 * sizeof(int64_t);
+        if (size < fixed || std::memcmp(buf, k_seq_magic, 8) != 0) return fail(code::invalid_argument, "not a tern sequence state");
+        int64_t head[5];
+        std::memcpy(head, buf + 8, sizeof head);
+        if (head[0] != m->hp.n_vocab || head[1] != m->hp.n_embd || head[2] != m->hp.n_layer || head[3] != (int64_t)m->n_bytes)
+            return fail(code::invalid_argument, "the sequence state was saved with another model");
+        if ((head[4] != 0 && head[4] != 1) || size < fixed + (head[4] ? V * sizeof(float) : 0))
+            return fail(code::invalid_argument, "the sequence state is truncated");
+        const size_t off = fixed + (head[4] ? V * sizeof(float) : 0);
+        status st = ctx->seqs[(size_t)seq]->load_state(buf + off, size - off);
+        if (!st) return set_error(st);
+        ctx->seq_has_logits[(size_t)seq] = (uint8_t)head[4];
+        if (head[4]) std::memcpy(ctx->seq_logits.data() + (size_t)seq * V, buf + fixed, V * sizeof(float));
+        if (seq == 0) { // tern_get_logits(ctx, -1) continues from the restored state
+            ctx->n_logit_rows = head[4] ? 1 : 0;
+            ctx->last_batch = head[4] ? 1 : 0;
+            ctx->last_all = false;
+            ctx->logits.resize(head[4] ? V : 0);
+            if (head[4]) std::memcpy(ctx->logits.data(), buf + fixed, V * sizeof(float));
+        }
+        return TERN_OK;
+    });
+}
+
 tern_status tern_embed(tern_context *ctx, int32_t seq, const tern_token *tokens, int32_t n, float *out) {
     if (!ctx || !out || seq < 0 || seq >= (int32_t)ctx->seqs.size())
         return fail(code::invalid_argument, "tern_embed: bad arguments");

@@ -53,6 +53,10 @@ class kv_cache {
     kv_layer *layer(int64_t il) { return &layers_[(size_t)il]; }
     int64_t n_layer() const { return n_layer_; }
     int64_t pass_n() const { return pass_n_; }
+    // The cache's contents as bytes (kv-cache-state.cpp), and back: load_state checks the state
+    // against this cache's configuration and leaves the cache unchanged when it does not fit.
+    void save_state(std::vector<uint8_t> *out) const;
+    status load_state(const uint8_t *data, size_t size);
     // One cache leaf per layer for the graph of a single-sequence pass begun by begin_pass (the
     // one-span kv_batch objects live in the cache until the next bind).
     void bind(graph &g, std::vector<tensor *> *leaves);
@@ -96,6 +100,7 @@ class kv_cache {
     void rewrite(kv_head &hd, const std::vector<float> &k, const std::vector<float> &v, const std::vector<int32_t> &pos,
                  const std::vector<float> &score, int64_t n_from_res);
     int64_t slack() const;
+    size_t state_key_bytes(int64_t n_main) const;
 
     kv_config cfg_;
     int64_t n_layer_ = 0, n_head_kv_ = 0, D_ = 0, n_rot_ = 0;
