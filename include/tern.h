@@ -79,6 +79,12 @@ typedef struct tern_model_params {
      * the FFN width, two tokens' worth). */
     float flash_keep;
     int32_t flash_window;
+    /* Called while weights are loaded, from the loading thread, with progress from 0 to 1 (the
+     * last call is 1); return false to cancel: tern_model_load then fails with TERN_ERR_ABORTED.
+     * With a callback, a mapped model's pages are read in during the load (as they would be by the
+     * first forward pass), so the progress is real. NULL (default): no calls. */
+    bool (*progress_callback)(float progress, void *user_data);
+    void *progress_user_data;
 } tern_model_params;
 
 TERN_API tern_model_params tern_model_default_params(void);
@@ -199,7 +205,7 @@ typedef bool (*tern_abort_callback)(void *user_data);
 typedef struct tern_context_params {
     uint32_t n_ctx;        /* context length in tokens; 0 = min(model's training context, 4096) */
     uint32_t n_batch;      /* max tokens per internal forward pass (default 512) */
-    int32_t n_threads;     /* 0 = physical cores */
+    int32_t n_threads;     /* 0 = $TERN_THREADS if set, else the physical cores */
     tern_kv_type kv_type;  /* KV cache format (default F16) */
     tern_kv_policy kv_policy; /* default ALL */
     int32_t kv_budget;     /* tokens kept per head with a policy; 0 = n_ctx / 2 */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -82,6 +83,11 @@ const backend_iface k_cpu_backend = {"cpu", cpu_supports_op, cpu_iface_compute, 
 void cpu_backend_register() { backend_register(&k_cpu_backend); }
 
 int cpu_default_threads() {
+    // $TERN_THREADS overrides (a launcher, a container, an emulator that should not start threads).
+    if (const char *e = std::getenv("TERN_THREADS"); e && *e) {
+        const int n = std::atoi(e);
+        if (n > 0) return std::min(n, 1024);
+    }
     // Count distinct (physical id, core id) pairs; fall back to logical CPUs.
     std::ifstream f("/proc/cpuinfo");
     std::set<std::pair<std::string, std::string>> cores;

@@ -12,15 +12,21 @@ if ! command -v aarch64-linux-gnu-g++ >/dev/null || ! command -v qemu-aarch64 >/
 fi
 jobs=$(nproc)
 cmake -S . -B build-arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-arm64 -j "$jobs" --target tern-tests tern
+cmake --build build-arm64 -j "$jobs" --target tern-tests tern example-simple example-chat
 run() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$@"; }
 TERN_TEST_ONE_THREAD=1 run build-arm64/bin/tern-tests --test-suite=types,kernels,lut --force-colors=0
 # KV cache: the kernels and the attention op over every format (the policy cases on a model are
 # slow under emulation and not ISA-specific).
 TERN_TEST_ONE_THREAD=1 run build-arm64/bin/tern-tests --test-suite=kv --force-colors=0 \
     --test-case='KIVI quantizers*,compressed-cache attention kernels*,attention over every cache format*'
+# File parsing, sampling and chat templates: not ISA-specific, but they must hold on aarch64 too.
+TERN_TEST_ONE_THREAD=1 run build-arm64/bin/tern-tests --test-suite=gguf,sampling,chat --force-colors=0
 model="${TERN_SHARED:-../shared}/models/stories260K.gguf"
 if [[ -f $model ]]; then
+    # The C examples (libtern.so, C99) on aarch64.
+    ex=$(TERN_THREADS=1 run build-arm64/bin/example-simple "$model" "Once upon a time" 16)
+    echo "example-simple (aarch64): $ex"
+    grep -q "Once upon a time, there was a little girl named Lily" <<<"$ex" || { echo "test-arm64.sh: example-simple differs"; exit 1; }
     out=$(run build-arm64/bin/tern run -m "$model" -p "Once upon a time" -n 16 --temp 0 -t 1 2>&1)
     echo "$out" | tail -1
     grep -q "Once upon a time, there was a little girl named Lily" <<<"$out" || { echo "test-arm64.sh: generation differs"; exit 1; }

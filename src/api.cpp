@@ -75,6 +75,8 @@ tern_model_params tern_model_default_params(void) {
     p.direct_io = true;
     p.flash_keep = 0.0f;
     p.flash_window = 0;
+    p.progress_callback = nullptr;
+    p.progress_user_data = nullptr;
     return p;
 }
 

@@ -159,13 +159,30 @@ status model_load(const char *path, const tern_model_params &params, std::unique
         sc.window = params.flash_window > 0 ? params.flash_window
                                             : std::max<int64_t>(1, (int64_t)std::llround(2.0 * m->hp.ffn_keep * (double)m->hp.n_ff));
         const tensor *lookup_only = m->w.tok_embd != m->w.output ? m->w.tok_embd : nullptr;
+        if (params.progress_callback)
+            sc.progress = [&params](float p) { return params.progress_callback(p, params.progress_user_data); };
         st = weight_store::open(path, f, m->weights, lookup_only, bundles, sc, &m->store);
         if (!st) return status(st.err(), std::string(path) + ": " + st.message());
+        TERN_CHECK_OR_RETURN(!params.progress_callback || params.progress_callback(1.0f, params.progress_user_data), code::aborted,
+                             "%s: loading was cancelled by the progress callback", path);
         *out = std::move(m);
         return status::ok();
     }
     if (params.use_mlock && mlock(f.base(), f.file_size()) != 0)
         log_msg(TERN_LOG_WARN, "mlock of %zu bytes failed (raise RLIMIT_MEMLOCK); continuing", f.file_size());
+    if (params.progress_callback) {
+        // Read the mapping in (one byte per page, 16 MiB per step) so that the progress is real.
+        const volatile uint8_t *base = (const uint8_t *)f.base();
+        const size_t size = f.file_size(), step = 16u << 20, page = 4096;
+        uint8_t sink = 0;
+        for (size_t at = 0; at < size; at += step) {
+            const size_t end = std::min(size, at + step);
+            for (size_t p = at; p < end; p += page) sink ^= base[p];
+            TERN_CHECK_OR_RETURN(params.progress_callback((float)end / (float)size, params.progress_user_data), code::aborted,
+                                 "%s: loading was cancelled by the progress callback", path);
+        }
+        (void)sink;
+    }
     *out = std::move(m);
     return status::ok();
 }

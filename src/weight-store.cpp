@@ -91,6 +91,8 @@ status weight_store::open(const std::string &path, const gguf_file &f, std::dequ
         TERN_RETURN_IF_ERROR(s->read_span(s->fd_, s->arena_ + at, e));
         e.t->data = s->arena_ + at + (e.off - e.a0);
         at += e.span;
+        TERN_CHECK_OR_RETURN(!cfg.progress || cfg.progress((float)at / (float)s->arena_size_), code::aborted,
+                             "loading was cancelled by the progress callback");
     }
     s->all_in_ram_ = true;
     for (entry &e : s->entries_)

@@ -23,6 +23,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,6 +38,9 @@ struct store_config {
     bool direct_io = true; // O_DIRECT reads where the file system supports them
     // Sparse mode: neurons per bundle table kept in its window (0: all of them).
     int64_t window = 0;
+    // Called after each resident tensor is read with the fraction of resident bytes read so far;
+    // false stops loading (aborted).
+    std::function<bool(float)> progress;
 };
 
 struct store_stats {

@@ -224,3 +224,40 @@ TEST_CASE("worker threads do not spin while the context is idle") {
     tern_model_free(m);
 }
 }
+
+TEST_SUITE("api") {
+
+TEST_CASE("model load progress: monotone calls ending at 1, and cancellation") {
+    SKIP_IF_MISSING(k_stories);
+    struct rec {
+        std::vector<float> seen;
+        int stop_after = -1;
+    };
+    auto cb = [](float p, void *u) {
+        rec *r = (rec *)u;
+        r->seen.push_back(p);
+        return r->stop_after < 0 || (int)r->seen.size() <= r->stop_after;
+    };
+    for (uint64_t budget : {(uint64_t)0, (uint64_t)(64u << 20)}) {
+        CAPTURE(budget);
+        rec r;
+        tern_model_params mp = tern_model_default_params();
+        mp.mem_budget = budget;
+        mp.progress_callback = cb;
+        mp.progress_user_data = &r;
+        tern_model *m = nullptr;
+        REQUIRE(tern_model_load(k_stories.c_str(), &mp, &m) == TERN_OK);
+        REQUIRE(!r.seen.empty());
+        for (size_t i = 1; i < r.seen.size(); i++) CHECK(r.seen[i] >= r.seen[i - 1]);
+        CHECK(r.seen.back() == 1.0f);
+        tern_model_free(m);
+        rec stop;
+        stop.stop_after = 0;
+        mp.progress_user_data = &stop;
+        CHECK(tern_model_load(k_stories.c_str(), &mp, &m) == TERN_ERR_ABORTED);
+        CHECK(m == nullptr);
+        CHECK(std::string(tern_last_error()).find("cancelled") != std::string::npos);
+    }
+}
+
+} // TEST_SUITE
