@@ -46,4 +46,11 @@ answers=$(printf 'I have a dog named Max.\nWhat is the name of my dog?\n' | "$pr
 echo "chat: $answers"
 [[ $(printf '%s\n' "$answers" | wc -l) -ge 2 ]] || { echo "chat gave fewer than two answers"; exit 1; }
 printf '%s\n' "$answers" | tail -n +2 | grep -q Max || { echo "the second answer does not refer to the first turn"; exit 1; }
+# What tern adds beyond weights and KV cache (goal: under 32 MiB).
+# shellcheck disable=SC2046
+$cc $flags "$src/tests/install/footprint.c" $(pkg-config --cflags --libs tern) -Wl,-rpath,"$libdir" -o "$prefix/footprint"
+fp=$("$prefix/footprint" "$model" 2048)
+echo "footprint: $fp"
+python3 -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d['tern_overhead_mib'] < 32 else 1)" "$fp" ||
+    { echo "tern's own memory exceeds 32 MiB"; exit 1; }
 echo "install test passed"
