@@ -256,19 +256,8 @@ bool read_message(bool tty, std::string *out) {
 }
 
 int run_chat(const chat_opts &o) {
-    const std::string path = o.model.empty() ? default_model_path() : o.model;
-    if (o.model.empty() && !std::ifstream(path)) {
-        std::fprintf(stderr, "tern: error: no model given and the default model is not downloaded: run scripts/fetch-model.sh or pass -m FILE (looked for %s)\n",
-                     path.c_str());
-        return 1;
-    }
-    tern_model_params mp = tern_model_default_params();
-    if (!apply_mem_options(o.mem, &mp)) return 1;
-    tern_model *m = nullptr;
-    if (tern_model_load(path.c_str(), &mp, &m) != TERN_OK) {
-        std::fprintf(stderr, "tern: error: cannot load model: %s\n", tern_last_error());
-        return 1;
-    }
+    tern_model *m = load_model_or_report(o.model, o.mem);
+    if (!m) return 1;
     std::unique_ptr<tern_model, void (*)(tern_model *)> model(m, tern_model_free);
     tern_context_params cp = tern_context_default_params();
     cp.n_ctx = (uint32_t)o.n_ctx;

@@ -25,12 +25,6 @@ int run_serve(serve_cli &c) {
     std::fprintf(stderr, "tern: error: this tern was built without cpp-httplib; install libcpp-httplib-dev and rebuild\n");
     return 1;
 #else
-    const std::string path = c.model.empty() ? default_model_path() : c.model;
-    if (c.model.empty() && !std::ifstream(path)) {
-        std::fprintf(stderr, "tern: error: no model given and the default model is not downloaded: run scripts/fetch-model.sh or pass -m FILE (looked for %s)\n",
-                     path.c_str());
-        return 1;
-    }
     if (!c.chat_template_file.empty()) {
         std::ifstream f(c.chat_template_file, std::ios::binary);
         if (!f) {
@@ -43,13 +37,8 @@ int run_serve(serve_cli &c) {
         std::fprintf(stderr, "tern: error: unknown KV cache type '%s'\n", c.kv_type.c_str());
         return 1;
     }
-    tern_model_params mp = tern_model_default_params();
-    if (!apply_mem_options(c.mem, &mp)) return 1;
-    tern_model *m = nullptr;
-    if (tern_model_load(path.c_str(), &mp, &m) != TERN_OK) {
-        std::fprintf(stderr, "tern: error: cannot load model: %s\n", tern_last_error());
-        return 1;
-    }
+    tern_model *m = load_model_or_report(c.model, c.mem);
+    if (!m) return 1;
     std::unique_ptr<tern_model, void (*)(tern_model *)> model(m, tern_model_free);
     if (!c.o.chat_template.empty()) { // a template that cannot render is a start-up error, not a per-request one
         const tern_chat_message probe = {"user", "hi"};
@@ -59,6 +48,7 @@ int run_serve(serve_cli &c) {
         }
     }
     if (c.o.model_name.empty()) {
+        const std::string path = c.model.empty() ? default_model_path() : c.model;
         const size_t s = path.find_last_of('/');
         c.o.model_name = s == std::string::npos ? path : path.substr(s + 1);
     }

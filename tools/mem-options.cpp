@@ -1,5 +1,8 @@
 // mem-options.cpp — --mem-budget / --no-direct-io, and printing the weight store's figures.
 #include "mem-options.h"
+#include "commands.h"
+
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -92,6 +95,23 @@ void print_io_stats(FILE *out, const tern_model *m, int64_t n_tokens) {
         std::fprintf(out, "tern: FFN neurons: %llu used, %.1f%% found in the window, %.1f MiB read for the rest\n",
                      (unsigned long long)s.neurons_used, 100.0 * (double)s.neurons_cached / (double)s.neurons_used,
                      s.bytes_read_neurons / mb);
+}
+
+tern_model *load_model_or_report(const std::string &given, const mem_opts &o) {
+    const std::string path = given.empty() ? default_model_path() : given;
+    if (given.empty() && access(path.c_str(), R_OK) != 0) {
+        std::fprintf(stderr, "tern: error: no model given and the default model is not downloaded: run scripts/fetch-model.sh or pass -m FILE (looked for %s)\n",
+                     path.c_str());
+        return nullptr;
+    }
+    tern_model_params mp = tern_model_default_params();
+    if (!apply_mem_options(o, &mp)) return nullptr;
+    tern_model *m = nullptr;
+    if (tern_model_load(path.c_str(), &mp, &m) != TERN_OK) {
+        std::fprintf(stderr, "tern: error: cannot load model: %s\n", tern_last_error());
+        return nullptr;
+    }
+    return m;
 }
 
 } // namespace tern_cli

@@ -23,6 +23,9 @@ void add_mem_options(CLI::App *c, mem_opts *o);
 bool apply_mem_options(const mem_opts &o, tern_model_params *p);
 // "512M", "1.5G", "4096" (bytes); K, M, G, T are powers of 1024. False if malformed or zero.
 bool parse_size(const std::string &s, uint64_t *out);
+// Loads -m FILE (or the default model, with a hint to fetch it when absent) with the memory options;
+// nullptr after printing the error.
+tern_model *load_model_or_report(const std::string &given, const mem_opts &o);
 // Two lines about the residency plan and I/O so far (nothing without a budget).
 void print_io_plan(FILE *out, const tern_model *m);
 void print_io_stats(FILE *out, const tern_model *m, int64_t n_tokens);
