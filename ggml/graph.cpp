@@ -161,13 +161,14 @@ tensor *graph::kv_store(tensor *k, tensor *v, tensor *cache) {
     return t;
 }
 
-tensor *graph::attention(tensor *q, tensor *cache, tensor *stored, float scale) {
+tensor *graph::attention(tensor *q, tensor *cache, tensor *stored, float scale, int window) {
     const int64_t ne[2] = {q->ne[0] * q->ne[1], q->ne[2]};
     tensor *t = new_node(op::attention, type::f32, 2, ne);
     t->src[0] = q;
     t->src[1] = cache;
     t->src[2] = stored; // orders the node after the store
     t->fparams[0] = scale;
+    t->iparams[0] = window;
     return t;
 }
 

@@ -32,7 +32,8 @@ enum class op : uint8_t {
     relu2_mul, // relu(src0)^2 * src1, same shapes (BitNet b1.58's squared-ReLU FFN)
     scale,     // src0 * fparams[0]
     kv_store,  // append keys src0 and values src1 [D*Hkv, M] f32 to the KV cache src2 (kv-layout.h)
-    attention, // src0 q [D, H, M] over KV cache src1 (after kv_store src2) -> [D*H, M]; fparams[0] = scale
+    attention, // src0 q [D, H, M] over KV cache src1 (after kv_store src2) -> [D*H, M]; fparams[0] = scale,
+               // iparams[0] = sliding window (0: none)
     // Sparse SwiGLU FFN over a row-column bundled layout (docs/weights-memory.md, "sparse mode"):
     ffn_select, // src0 gate output g [F, M] -> [F, M]: silu(g) where |silu(g)| is among the
                 // fparams[0] * F largest of its column (ties kept), else 0; fparams[0] >= 1 keeps all
@@ -101,7 +102,8 @@ class graph {
     tensor *kv_store(tensor *k, tensor *v, tensor *cache);
     // Causal attention of q [D, H, M] (GQA: H a multiple of the cache's KV heads) over the cache's
     // committed slots plus the pass's tokens up to each query's own; `stored` is the kv_store node.
-    tensor *attention(tensor *q, tensor *cache, tensor *stored, float scale);
+    // window > 0: sliding-window attention, a query at position p sees keys at positions > p - window.
+    tensor *attention(tensor *q, tensor *cache, tensor *stored, float scale, int window = 0);
     // Contiguous reshape (shares memory).
     tensor *reshape(tensor *x, int n_dims, const int64_t *ne);
     tensor *reshape_2d(tensor *x, int64_t ne0, int64_t ne1);

@@ -79,8 +79,9 @@ struct attn_fns {
     }
 
     // s[j - j0] = scale * q.k_j for visible slots j in [j0, j1); j0 is a multiple of KIVI_GROUP.
+    // min_pos: slots at earlier positions are masked too (sliding-window attention).
     void scores(const kv_head &hd, const row_view &rv, const float *q, const void *qk, int64_t j0, int64_t j1,
-                float scale, float *s) const {
+                float scale, float *s, int32_t min_pos) const {
         const int64_t D = L->D;
         int64_t j = j0;
         const int64_t mend = std::min(j1, rv.nm);
@@ -99,9 +100,9 @@ struct attn_fns {
             for (j = r0; j < j1; j++) s[j - j0] *= scale;
         } else
             for (j = r0; j < j1; j++) s[j - j0] = scale * rdot(D, hd.rk + (size_t)(j - rv.nm) * D, q);
-        if (hd.n_dead > 0)
+        if (hd.n_dead > 0 || min_pos > 0)
             for (j = j0; j < j1; j++)
-                if (hd.pos[slot_index(*L, rv, j)] < 0) s[j - j0] = -INFINITY;
+                if (hd.pos[slot_index(*L, rv, j)] < std::max(min_pos, 0)) s[j - j0] = -INFINITY;
     }
 
     // out += p[j - j0] * v_j for visible slots j in [j0, j1).
@@ -159,6 +160,13 @@ scratch scratch_of(const attn_shape &s, const kv_layer &L) {
     return r;
 }
 
+
+// The earliest position a query sees with a sliding window (0: all): the query's own slot is the
+// last visible one.
+inline int32_t min_pos(const kv_layer &L, const kv_head &hd, const row_view &rv, int window) {
+    if (window <= 0) return 0;
+    return hd.pos[slot_index(L, rv, rv.n() - 1)] - window + 1;
+}
 
 // Rows [first, first + n) along dim of a pass tensor (one sequence's span) as a tensor of their own.
 tensor span_rows(const tensor *t, int dim, int64_t first, int64_t n) {
@@ -225,7 +233,7 @@ void kv_store_span(const op_ctx &c, const tensor *k, const tensor *v, const kv_l
     }
 }
 
-void attention_span(const op_ctx &c, const tensor *q, const kv_layer &L, tensor *dst, float scale) {
+void attention_span(const op_ctx &c, const tensor *q, const kv_layer &L, tensor *dst, float scale, int window) {
     attn_shape s = shape_of(q, &L, c.nth);
     if (c.invariant) s.split = false, s.n_chunks = 1; // one summation order for a row at any batch size
     const scratch sc = scratch_of(s, L);
@@ -254,7 +262,7 @@ void attention_span(const op_ctx &c, const tensor *q, const kv_layer &L, tensor 
             const int64_t n = rv.n();
             const float *qr = qrow(m, h);
             if (quant_q) type_get(type::q8_0)->from_float(qr, qq, D);
-            fn.scores(hd, rv, qr, quant_q ? qq : (const void *)qr, 0, n, scale, sbuf);
+            fn.scores(hd, rv, qr, quant_q ? qq : (const void *)qr, 0, n, scale, sbuf, min_pos(L, hd, rv, window));
             float mx = -INFINITY;
             for (int64_t j = 0; j < n; j++) mx = std::max(mx, sbuf[j]);
             double sum = 0;
@@ -302,7 +310,7 @@ void attention_span(const op_ctx &c, const tensor *q, const kv_layer &L, tensor 
         const float *qr = qrow(m, h);
         if (quant_q && r != last_row) type_get(type::q8_0)->from_float(qr, qq, D);
         last_row = r;
-        fn.scores(hd, rv, qr, quant_q ? qq : (const void *)qr, j0, j1, scale, sbuf);
+        fn.scores(hd, rv, qr, quant_q ? qq : (const void *)qr, j0, j1, scale, sbuf, min_pos(L, hd, rv, window));
         float mx = -INFINITY;
         for (int64_t j = 0; j < j1 - j0; j++) mx = std::max(mx, sbuf[j]);
         if (mx == -INFINITY) { // every slot of the chunk is evicted
@@ -382,7 +390,7 @@ void cpu_attention(const op_ctx &c, tensor *dst) {
         if (i) barrier();
         const tensor q = span_rows(dst->src[0], 2, sp.first, sp.n);
         tensor out = span_rows(dst, 1, sp.first, sp.n);
-        attention_span(c, &q, *sp.layer, &out, dst->fparams[0]);
+        attention_span(c, &q, *sp.layer, &out, dst->fparams[0], dst->iparams[0]);
     }
 }
 

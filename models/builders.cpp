@@ -71,17 +71,31 @@ void load_llama_block(const hparams &hp, tensor_lookup &t, int64_t il, layer_wei
     const int64_t E = hp.n_embd, F = hp.n_ff, Q = hp.head_dim * hp.n_head, KV = hp.n_embd_kv();
     const std::string p = "blk." + std::to_string(il) + ".";
     l->attn_norm = t.get(p + "attn_norm.weight", {E});
-    l->wq = t.get(p + "attn_q.weight", {E, Q});
-    l->wk = t.get(p + "attn_k.weight", {E, KV});
-    l->wv = t.get(p + "attn_v.weight", {E, KV});
+    if (t.has(p + "attn_qkv.weight")) { // fused (phi3 layout)
+        const auto qkv = t.get_split(p + "attn_qkv.weight", E, {Q, KV, KV});
+        if (qkv.size() == 3) l->wq = qkv[0], l->wk = qkv[1], l->wv = qkv[2];
+    } else {
+        l->wq = t.get(p + "attn_q.weight", {E, Q});
+        l->wk = t.get(p + "attn_k.weight", {E, KV});
+        l->wv = t.get(p + "attn_v.weight", {E, KV});
+    }
+    l->bq = t.get(p + "attn_q.bias", {Q}, false); // qwen2
+    l->bk = t.get(p + "attn_k.bias", {KV}, false);
+    l->bv = t.get(p + "attn_v.bias", {KV}, false);
     l->wo = t.get(p + "attn_output.weight", {Q, E});
     l->ffn_norm = t.get(p + "ffn_norm.weight", {E});
-    l->ffn_gate = t.get(p + "ffn_gate.weight", {E, F});
+    const bool fused_gate_up = !t.has(p + "ffn_gate.weight") && hp.ffn_bundle_type < 0; // phi3: ffn_up holds [gate | up]
+    l->ffn_gate = fused_gate_up ? nullptr : t.get(p + "ffn_gate.weight", {E, F});
     if (hp.ffn_bundle_type >= 0) {
         l->ffn_bundle = t.get_raw(p + "ffn_bundle.weight", F, (int64_t)ffn_bundle_bytes((type)hp.ffn_bundle_type, (type)hp.ffn_bundle_down_type, E));
         return;
     }
-    l->ffn_up = t.get(p + "ffn_up.weight", {E, F});
+    if (fused_gate_up) {
+        const auto gu = t.get_split(p + "ffn_up.weight", E, {F, F});
+        if (gu.size() == 2) l->ffn_gate = gu[0], l->ffn_up = gu[1];
+    } else {
+        l->ffn_up = t.get(p + "ffn_up.weight", {E, F});
+    }
     l->ffn_down = t.get(p + "ffn_down.weight", {F, E});
 }
 
@@ -89,9 +103,10 @@ tensor *build_norm(graph &g, tensor *x, tensor *w, float eps) { return g.mul(g.r
 
 tensor *build_attn(graph &g, const hparams &hp, const layer_weights &lw, tensor *x, const graph_inputs &in, int il) {
     const int64_t M = in.n_tokens, D = hp.head_dim;
-    tensor *q = g.reshape_3d(g.mul_mat(lw.wq, x), D, hp.n_head, M);    // [D, H, M]
-    tensor *k = g.reshape_3d(g.mul_mat(lw.wk, x), D, hp.n_head_kv, M); // [D, Hkv, M]
-    tensor *v = g.mul_mat(lw.wv, x);                                   // [Hkv*D, M]
+    auto proj = [&](tensor *w, tensor *b) { return b ? g.add(g.mul_mat(w, x), b) : g.mul_mat(w, x); };
+    tensor *q = g.reshape_3d(proj(lw.wq, lw.bq), D, hp.n_head, M);    // [D, H, M]
+    tensor *k = g.reshape_3d(proj(lw.wk, lw.bk), D, hp.n_head_kv, M); // [D, Hkv, M]
+    tensor *v = proj(lw.wv, lw.bv);                                   // [Hkv*D, M]
     return g.mul_mat(lw.wo, build_rope_attn(g, hp, q, k, v, in, il));
 }
 
@@ -100,7 +115,7 @@ tensor *build_rope_attn(graph &g, const hparams &hp, tensor *q, tensor *k, tenso
     q = g.rope(q, in.positions, (int)hp.n_rot, hp.rope_base, hp.rope_mode);
     k = g.rope(k, in.positions, (int)hp.n_rot, hp.rope_base, hp.rope_mode);
     tensor *st = g.kv_store(g.reshape_2d(k, D * hp.n_head_kv, M), v, in.kv[il]);
-    return g.attention(q, in.kv[il], st, 1.0f / std::sqrt((float)D));
+    return g.attention(q, in.kv[il], st, 1.0f / std::sqrt((float)D), hp.swa_layer(il) ? (int)hp.n_swa : 0);
 }
 
 tensor *build_ffn_swiglu(graph &g, const hparams &hp, const layer_weights &lw, tensor *x) {

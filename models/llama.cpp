@@ -20,7 +20,10 @@ status llama_weights(const hparams &hp, tensor_lookup &t, model_weights *w) {
     return t.error;
 }
 
-tensor *llama_build(graph &g, const hparams &hp, const model_weights &w, const graph_inputs &in) {
+} // namespace
+
+// Shared by the llama-layout architectures (qwen2, phi3).
+tensor *llama_graph(graph &g, const hparams &hp, const model_weights &w, const graph_inputs &in) {
     tensor *x = g.get_rows(w.tok_embd, in.tokens); // [E, M]
     for (int il = 0; il < (int)hp.n_layer; il++) {
         const layer_weights &l = w.layers[il];
@@ -30,8 +33,6 @@ tensor *llama_build(graph &g, const hparams &hp, const model_weights &w, const g
     return build_output(g, hp, w, x, in);
 }
 
-} // namespace
-
-extern const arch_def k_arch_llama = {"llama", llama_hparams, llama_weights, llama_build};
+extern const arch_def k_arch_llama = {"llama", llama_hparams, llama_weights, llama_graph};
 
 } // namespace tern

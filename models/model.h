@@ -25,6 +25,10 @@ struct hparams {
     // fraction of FFN neurons each token uses (set by the runtime; 1 = all, exact).
     int ffn_bundle_type = -1, ffn_bundle_down_type = -1; // up rows', down columns' types
     float ffn_keep = 1.0f;
+    // Sliding-window attention: a query sees the last n_swa positions (0: all), on the layers where
+    // swa_layer() says so (swa_period 1: every layer; 2: even layers, as gemma2 interleaves).
+    int64_t n_swa = 0, swa_period = 1;
+    bool swa_layer(int64_t il) const { return n_swa > 0 && il % swa_period == 0; }
     int64_t n_embd_kv() const { return head_dim * n_head_kv; }
 };
 
@@ -32,6 +36,7 @@ struct layer_weights {
     tensor *attn_norm = nullptr;                                // [E]
     tensor *wq = nullptr, *wk = nullptr, *wv = nullptr;         // [E, H*D], [E, Hkv*D], [E, Hkv*D]
     tensor *wo = nullptr;                                       // [H*D, E]
+    tensor *bq = nullptr, *bk = nullptr, *bv = nullptr;         // optional biases [H*D], [Hkv*D], [Hkv*D] (qwen2)
     tensor *ffn_norm = nullptr;                                 // [E]
     tensor *ffn_gate = nullptr, *ffn_up = nullptr;              // [E, F]
     tensor *ffn_down = nullptr;                                 // [F, E]
@@ -58,6 +63,10 @@ class tensor_lookup {
     tensor *get(const std::string &name, std::initializer_list<int64_t> ne, bool required = true) {
         return get(name, (int)ne.size(), ne.begin(), required);
     }
+    // A fused matrix [ne0, sum(rows)] split into weights of rows[i] rows each (phi3's qkv and
+    // gate-up): each part is a weight of its own, lying in the file where its rows are.
+    virtual bool has(const std::string &name) const = 0;
+    virtual std::vector<tensor *> get_split(const std::string &name, int64_t ne0, const std::vector<int64_t> &rows) = 0;
     // A table of raw bytes (GGUF type i8), `rows` rows of at least `min_row_bytes` each.
     virtual tensor *get_raw(const std::string &name, int64_t rows, int64_t min_row_bytes) = 0;
     status error;

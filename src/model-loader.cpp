@@ -67,6 +67,45 @@ class gguf_lookup : public tensor_lookup {
         return make(name, *ti);
     }
 
+    bool has(const std::string &name) const override { return m_.file->find_tensor(name) != nullptr; }
+
+    std::vector<tensor *> get_split(const std::string &name, int64_t ne0, const std::vector<int64_t> &rows) override {
+        if (!error.is_ok()) return {};
+        int64_t total = 0;
+        for (int64_t r : rows) total += r;
+        const int64_t ne[2] = {ne0, total};
+        const gguf_tensor_info *ti = m_.file->find_tensor(name);
+        if (!ti) {
+            error = make_status(code::bad_format, "model is missing tensor '%s'", name.c_str());
+            return {};
+        }
+        if (ti->n_dims != 2 || ti->ne[0] != ne0 || ti->ne[1] != total) {
+            error = make_status(code::bad_format, "tensor '%s' has shape %s, expected %s", name.c_str(),
+                                shape_str((int)ti->n_dims, ti->ne).c_str(), shape_str(2, ne).c_str());
+            return {};
+        }
+        if (!type_can_dequantize(ti->ttype)) {
+            error = make_status(code::unsupported, "tensor '%s' has type %s, which tern cannot compute with yet", name.c_str(),
+                                type_name(ti->ttype));
+            return {};
+        }
+        std::vector<tensor *> parts;
+        const size_t rb = row_size(ti->ttype, ne0);
+        const uint8_t *base = m_.file->tensor_data(*ti);
+        int64_t at = 0;
+        for (size_t i = 0; i < rows.size(); i++) {
+            m_.weights.emplace_back();
+            tensor *t = &m_.weights.back();
+            const int64_t pne[2] = {ne0, rows[i]};
+            tensor_set_shape(t, ti->ttype, 2, pne);
+            t->data = const_cast<uint8_t *>(base + (size_t)at * rb);
+            t->name = name + "[" + std::to_string(i) + "]";
+            at += rows[i];
+            parts.push_back(t);
+        }
+        return parts;
+    }
+
   private:
     tensor *make(const std::string &name, const gguf_tensor_info &ti) {
         m_.weights.emplace_back();

@@ -104,6 +104,19 @@ TEST_CASE("llama-tiny Q4_0 with a Q6_K output matrix (K-quant byte layout): top-
 
 TEST_SUITE("golden") {
 
+TEST_CASE("qwen2-tiny F32 (q/k/v biases, NEOX RoPE), F32 KV: tokens exact, logits within 1e-4") {
+    for (const char *p : {"p01_once", "p02_dog", "p04_empty", "p06_long", "p07_ball"})
+        check_golden("qwen2-tiny-f32.gguf", std::string("qwen2-tiny-f32-kvf32__") + p + ".json", TERN_KV_F32, 1e-4, 1e-4,
+                     true, 2);
+}
+
+TEST_CASE("phi3-tiny F32 (fused qkv and gate-up, sliding window 16 on every layer), F32 KV: tokens exact, logits within 1e-4") {
+    // p06_long (114 tokens) runs far past the 16-token window.
+    for (const char *p : {"p01_once", "p02_dog", "p04_empty", "p06_long", "p07_ball"})
+        check_golden("phi3-tiny-f32.gguf", std::string("phi3-tiny-f32-kvf32__") + p + ".json", TERN_KV_F32, 1e-4, 1e-4,
+                     true, 2);
+}
+
 TEST_CASE("bitnet-tiny F32 (sub-norms, NEOX RoPE, tied output), F32 KV: tokens exact, logits within 1e-4") {
     for (const char *p : {"p01_once", "p02_dog", "p04_empty", "p06_long", "p07_ball"})
         check_golden("bitnet-tiny-f32.gguf", std::string("bitnet-tiny-f32-kvf32__") + p + ".json", TERN_KV_F32, 1e-4,
