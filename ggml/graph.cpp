@@ -8,7 +8,7 @@ namespace tern {
 
 const char *op_name(op o) {
     static const char *names[] = {"none", "view", "get_rows", "mul_mat", "add", "mul",
-                                  "rms_norm", "rope", "silu_mul", "relu2_mul", "scale", "kv_store", "attention",
+                                  "rms_norm", "rope", "silu_mul", "relu2_mul", "gelu_mul", "scale", "softcap", "kv_store", "attention",
                                   "ffn_select", "sparse_ffn"};
     return (int)o < (int)op::count_ ? names[(int)o] : "?";
 }
@@ -135,6 +135,15 @@ size_t ffn_bundle_bytes(type up, type down, int64_t E) { return row_size(up, E) 
 
 tensor *graph::silu_mul(tensor *gate, tensor *up) { return gated(op::silu_mul, gate, up); }
 tensor *graph::relu2_mul(tensor *gate, tensor *up) { return gated(op::relu2_mul, gate, up); }
+tensor *graph::gelu_mul(tensor *gate, tensor *up) { return gated(op::gelu_mul, gate, up); }
+
+tensor *graph::softcap(tensor *x, float cap) {
+    assert(tensor_is_contiguous(x) && x->ttype == type::f32 && cap > 0.0f);
+    tensor *t = new_node(op::softcap, type::f32, 4, x->ne);
+    t->src[0] = x;
+    t->fparams[0] = cap;
+    return t;
+}
 
 tensor *graph::scale(tensor *x, float s) {
     assert(tensor_is_contiguous(x) && x->ttype == type::f32);
@@ -161,7 +170,7 @@ tensor *graph::kv_store(tensor *k, tensor *v, tensor *cache) {
     return t;
 }
 
-tensor *graph::attention(tensor *q, tensor *cache, tensor *stored, float scale, int window) {
+tensor *graph::attention(tensor *q, tensor *cache, tensor *stored, float scale, int window, float softcap) {
     const int64_t ne[2] = {q->ne[0] * q->ne[1], q->ne[2]};
     tensor *t = new_node(op::attention, type::f32, 2, ne);
     t->src[0] = q;
@@ -169,6 +178,7 @@ tensor *graph::attention(tensor *q, tensor *cache, tensor *stored, float scale, 
     t->src[2] = stored; // orders the node after the store
     t->fparams[0] = scale;
     t->iparams[0] = window;
+    t->fparams[1] = softcap;
     return t;
 }
 

@@ -30,10 +30,13 @@ enum class op : uint8_t {
     rope,      // src0 [D, H, M] f32, src1 [M] i32 positions; iparams: n_rot, mode; fparams: base
     silu_mul,  // silu(src0) * src1, same shapes
     relu2_mul, // relu(src0)^2 * src1, same shapes (BitNet b1.58's squared-ReLU FFN)
+    gelu_mul,  // gelu_tanh(src0) * src1, same shapes (Gemma's GeGLU); GELU as ggml's CPU computes it
+               // (input and result rounded to f16)
     scale,     // src0 * fparams[0]
+    softcap,   // fparams[0] * tanh(src0 / fparams[0]) (Gemma 2's logit soft-capping)
     kv_store,  // append keys src0 and values src1 [D*Hkv, M] f32 to the KV cache src2 (kv-layout.h)
     attention, // src0 q [D, H, M] over KV cache src1 (after kv_store src2) -> [D*H, M]; fparams[0] = scale,
-               // iparams[0] = sliding window (0: none)
+               // fparams[1] = score soft-cap (0: none), iparams[0] = sliding window (0: none)
     // Sparse SwiGLU FFN over a row-column bundled layout (docs/weights-memory.md, "sparse mode"):
     ffn_select, // src0 gate output g [F, M] -> [F, M]: silu(g) where |silu(g)| is among the
                 // fparams[0] * F largest of its column (ties kept), else 0; fparams[0] >= 1 keeps all
@@ -92,6 +95,8 @@ class graph {
     tensor *rope(tensor *x, tensor *pos, int n_rot, float base, int mode);
     tensor *silu_mul(tensor *gate, tensor *up);
     tensor *relu2_mul(tensor *gate, tensor *up);
+    tensor *gelu_mul(tensor *gate, tensor *up);
+    tensor *softcap(tensor *x, float cap);
     tensor *scale(tensor *x, float s);
     tensor *ffn_select(tensor *g, float keep);
     tensor *sparse_ffn(tensor *coef, tensor *x, tensor *bundles, type up, type down);
@@ -103,7 +108,8 @@ class graph {
     // Causal attention of q [D, H, M] (GQA: H a multiple of the cache's KV heads) over the cache's
     // committed slots plus the pass's tokens up to each query's own; `stored` is the kv_store node.
     // window > 0: sliding-window attention, a query at position p sees keys at positions > p - window.
-    tensor *attention(tensor *q, tensor *cache, tensor *stored, float scale, int window = 0);
+    // softcap > 0: scores become softcap * tanh(score / softcap) before the softmax (Gemma 2).
+    tensor *attention(tensor *q, tensor *cache, tensor *stored, float scale, int window = 0, float softcap = 0.0f);
     // Contiguous reshape (shares memory).
     tensor *reshape(tensor *x, int n_dims, const int64_t *ne);
     tensor *reshape_2d(tensor *x, int64_t ne0, int64_t ne1);

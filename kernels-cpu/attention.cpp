@@ -79,9 +79,10 @@ struct attn_fns {
     }
 
     // s[j - j0] = scale * q.k_j for visible slots j in [j0, j1); j0 is a multiple of KIVI_GROUP.
-    // min_pos: slots at earlier positions are masked too (sliding-window attention).
+    // min_pos: slots at earlier positions are masked too (sliding-window attention); cap > 0:
+    // scores are soft-capped, cap * tanh(s / cap).
     void scores(const kv_head &hd, const row_view &rv, const float *q, const void *qk, int64_t j0, int64_t j1,
-                float scale, float *s, int32_t min_pos) const {
+                float scale, float *s, int32_t min_pos, float cap = 0.0f) const {
         const int64_t D = L->D;
         int64_t j = j0;
         const int64_t mend = std::min(j1, rv.nm);
@@ -100,6 +101,8 @@ struct attn_fns {
             for (j = r0; j < j1; j++) s[j - j0] *= scale;
         } else
             for (j = r0; j < j1; j++) s[j - j0] = scale * rdot(D, hd.rk + (size_t)(j - rv.nm) * D, q);
+        if (cap > 0.0f)
+            for (j = j0; j < j1; j++) s[j - j0] = cap * std::tanh(s[j - j0] / cap);
         if (hd.n_dead > 0 || min_pos > 0)
             for (j = j0; j < j1; j++)
                 if (hd.pos[slot_index(*L, rv, j)] < std::max(min_pos, 0)) s[j - j0] = -INFINITY;
@@ -233,7 +236,7 @@ void kv_store_span(const op_ctx &c, const tensor *k, const tensor *v, const kv_l
     }
 }
 
-void attention_span(const op_ctx &c, const tensor *q, const kv_layer &L, tensor *dst, float scale, int window) {
+void attention_span(const op_ctx &c, const tensor *q, const kv_layer &L, tensor *dst, float scale, int window, float cap) {
     attn_shape s = shape_of(q, &L, c.nth);
     if (c.invariant) s.split = false, s.n_chunks = 1; // one summation order for a row at any batch size
     const scratch sc = scratch_of(s, L);
@@ -262,7 +265,7 @@ void attention_span(const op_ctx &c, const tensor *q, const kv_layer &L, tensor 
             const int64_t n = rv.n();
             const float *qr = qrow(m, h);
             if (quant_q) type_get(type::q8_0)->from_float(qr, qq, D);
-            fn.scores(hd, rv, qr, quant_q ? qq : (const void *)qr, 0, n, scale, sbuf, min_pos(L, hd, rv, window));
+            fn.scores(hd, rv, qr, quant_q ? qq : (const void *)qr, 0, n, scale, sbuf, min_pos(L, hd, rv, window), cap);
             float mx = -INFINITY;
             for (int64_t j = 0; j < n; j++) mx = std::max(mx, sbuf[j]);
             double sum = 0;
@@ -310,7 +313,7 @@ void attention_span(const op_ctx &c, const tensor *q, const kv_layer &L, tensor 
         const float *qr = qrow(m, h);
         if (quant_q && r != last_row) type_get(type::q8_0)->from_float(qr, qq, D);
         last_row = r;
-        fn.scores(hd, rv, qr, quant_q ? qq : (const void *)qr, j0, j1, scale, sbuf, min_pos(L, hd, rv, window));
+        fn.scores(hd, rv, qr, quant_q ? qq : (const void *)qr, j0, j1, scale, sbuf, min_pos(L, hd, rv, window), cap);
         float mx = -INFINITY;
         for (int64_t j = 0; j < j1 - j0; j++) mx = std::max(mx, sbuf[j]);
         if (mx == -INFINITY) { // every slot of the chunk is evicted
@@ -390,7 +393,7 @@ void cpu_attention(const op_ctx &c, tensor *dst) {
         if (i) barrier();
         const tensor q = span_rows(dst->src[0], 2, sp.first, sp.n);
         tensor out = span_rows(dst, 1, sp.first, sp.n);
-        attention_span(c, &q, *sp.layer, &out, dst->fparams[0], dst->iparams[0]);
+        attention_span(c, &q, *sp.layer, &out, dst->fparams[0], dst->iparams[0], dst->fparams[1]);
     }
 }
 

@@ -168,8 +168,19 @@ void op_mul_mat(const op_ctx &c, tensor *dst) {
     }
 }
 
+// GELU (tanh approximation) as ggml's CPU backend computes it by default: the input rounded to
+// f16, then an f16 table of GELU values (so the result is f16-rounded too); identity/zero beyond
+// +-10. Matching it keeps Gemma's logits within 1e-4 of llama.cpp's.
+float gelu_f16(float x) {
+    if (x <= -10.0f) return 0.0f;
+    if (x >= 10.0f) return x;
+    const float h = fp16_to_fp32(fp32_to_fp16(x));
+    const float y = 0.5f * h * (1.0f + std::tanh(0.79788456080286535588f * h * (1.0f + 0.044715f * h * h)));
+    return fp16_to_fp32(fp32_to_fp16(y));
+}
+
 template <class F> void elementwise2(const op_ctx &c, tensor *dst, F f) {
-    const tensor *a = dst->src[0], *b = dst->src[1];
+    const tensor *a = dst->src[0], *b = dst->src[1] ? dst->src[1] : dst->src[0];
     const int64_t n = a->ne[0], rows = tensor_nrows(a);
     const bool bcast = tensor_nrows(b) == 1;
     int64_t lo, hi;
@@ -319,7 +330,13 @@ void cpu_op_compute(const op_ctx &c, tensor *node) {
             return r * r * u;
         });
         break;
+    case op::gelu_mul: elementwise2(c, node, [](float g, float u) { return gelu_f16(g) * u; }); break;
     case op::scale: op_scale(c, node); break;
+    case op::softcap: {
+        const float cap = node->fparams[0], inv = 1.0f / cap;
+        elementwise2(c, node, [cap, inv](float x, float) { return cap * std::tanh(x * inv); });
+        break;
+    }
     case op::kv_store: cpu_kv_store(c, node); break;
     case op::attention: cpu_attention(c, node); break;
     }

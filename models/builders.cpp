@@ -115,7 +115,8 @@ tensor *build_rope_attn(graph &g, const hparams &hp, tensor *q, tensor *k, tenso
     q = g.rope(q, in.positions, (int)hp.n_rot, hp.rope_base, hp.rope_mode);
     k = g.rope(k, in.positions, (int)hp.n_rot, hp.rope_base, hp.rope_mode);
     tensor *st = g.kv_store(g.reshape_2d(k, D * hp.n_head_kv, M), v, in.kv[il]);
-    return g.attention(q, in.kv[il], st, 1.0f / std::sqrt((float)D), hp.swa_layer(il) ? (int)hp.n_swa : 0);
+    const float scale = hp.attn_scale > 0.0f ? hp.attn_scale : 1.0f / std::sqrt((float)D);
+    return g.attention(q, in.kv[il], st, scale, hp.swa_layer(il) ? (int)hp.n_swa : 0, hp.attn_softcap);
 }
 
 tensor *build_ffn_swiglu(graph &g, const hparams &hp, const layer_weights &lw, tensor *x) {
@@ -123,6 +124,20 @@ tensor *build_ffn_swiglu(graph &g, const hparams &hp, const layer_weights &lw, t
         return g.sparse_ffn(g.ffn_select(g.mul_mat(lw.ffn_gate, x), hp.ffn_keep), x, lw.ffn_bundle, (type)hp.ffn_bundle_type,
                             (type)hp.ffn_bundle_down_type);
     return g.mul_mat(lw.ffn_down, g.silu_mul(g.mul_mat(lw.ffn_gate, x), g.mul_mat(lw.ffn_up, x)));
+}
+
+tensor *build_gemma_graph(graph &g, const hparams &hp, const model_weights &w, const graph_inputs &in) {
+    // ggml multiplies by sqrt(n_embd) computed in f32.
+    tensor *x = g.scale(g.get_rows(w.tok_embd, in.tokens), (float)std::sqrt((float)hp.n_embd)); // [E, M]
+    for (int il = 0; il < (int)hp.n_layer; il++) {
+        const layer_weights &l = w.layers[il];
+        tensor *a = build_attn(g, hp, l, build_norm(g, x, l.attn_norm, hp.rms_eps), in, il);
+        x = g.add(x, build_norm(g, a, l.post_attn_norm, hp.rms_eps));
+        tensor *h = build_norm(g, x, l.ffn_norm, hp.rms_eps);
+        tensor *f = g.mul_mat(l.ffn_down, g.gelu_mul(g.mul_mat(l.ffn_gate, h), g.mul_mat(l.ffn_up, h)));
+        x = g.add(x, build_norm(g, f, l.post_ffn_norm, hp.rms_eps));
+    }
+    return build_output(g, hp, w, x, in);
 }
 
 tensor *build_output(graph &g, const hparams &hp, const model_weights &w, tensor *x, const graph_inputs &in) {
@@ -134,6 +149,7 @@ tensor *build_output(graph &g, const hparams &hp, const model_weights &w, tensor
     if (in.out_ids) x = g.get_rows(x, in.out_ids);
     else if (!in.all_logits && in.n_tokens > 1) x = g.view_cols(x, in.n_tokens - 1, 1);
     tensor *logits = g.mul_mat(w.output, build_norm(g, x, w.output_norm, hp.rms_eps));
+    if (hp.final_softcap > 0.0f) logits = g.softcap(logits, hp.final_softcap);
     g.mark_output(logits);
     return logits;
 }

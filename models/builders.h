@@ -27,6 +27,10 @@ tensor *build_rope_attn(graph &g, const hparams &hp, tensor *q, tensor *k, tenso
 // SwiGLU FFN: down(silu(gate x) * up x); over a bundled layout, the sparse FFN with hp.ffn_keep.
 tensor *build_ffn_swiglu(graph &g, const hparams &hp, const layer_weights &lw, tensor *x);
 
+// The Gemma 2/3 decoder: embeddings * sqrt(n_embd); per layer x += post_attn_norm(attn(norm(x)))
+// and x += post_ffn_norm(down(gelu(gate h) * up h)), h = ffn_norm(x); final norm, output, cap.
+tensor *build_gemma_graph(graph &g, const hparams &hp, const model_weights &w, const graph_inputs &in);
+
 // Final norm + output projection; only the last token's column unless all_logits.
 tensor *build_output(graph &g, const hparams &hp, const model_weights &w, tensor *x, const graph_inputs &in);
 

@@ -28,6 +28,9 @@ struct hparams {
     // Sliding-window attention: a query sees the last n_swa positions (0: all), on the layers where
     // swa_layer() says so (swa_period 1: every layer; 2: even layers, as gemma2 interleaves).
     int64_t n_swa = 0, swa_period = 1;
+    float attn_scale = 0.0f;    // q.k scale (0: 1/sqrt(head_dim))
+    float attn_softcap = 0.0f;  // attention scores soft-capped at this (0: off; Gemma 2)
+    float final_softcap = 0.0f; // logits soft-capped at this (0: off; Gemma 2)
     bool swa_layer(int64_t il) const { return n_swa > 0 && il % swa_period == 0; }
     int64_t n_embd_kv() const { return head_dim * n_head_kv; }
 };
@@ -44,6 +47,8 @@ struct layer_weights {
     // BitNet: RMS norms applied to the attention output before wo and to the FFN's inner
     // activations before ffn_down; optional per-matrix output scales (1-element tensors).
     tensor *attn_sub_norm = nullptr, *ffn_sub_norm = nullptr;   // [H*D], [F]
+    // Gemma: RMS norms on the attention and FFN outputs before they join the residual.
+    tensor *post_attn_norm = nullptr, *post_ffn_norm = nullptr; // [E], [E]
     float wq_scale = 1, wk_scale = 1, wv_scale = 1, wo_scale = 1, gate_scale = 1, up_scale = 1, down_scale = 1;
 };
 

@@ -7,9 +7,10 @@ extern const arch_def k_arch_llama;
 extern const arch_def k_arch_bitnet;
 extern const arch_def k_arch_qwen2;
 extern const arch_def k_arch_phi3;
+extern const arch_def k_arch_gemma2;
 
 namespace {
-const arch_def *const k_archs[] = {&k_arch_llama, &k_arch_bitnet, &k_arch_qwen2, &k_arch_phi3};
+const arch_def *const k_archs[] = {&k_arch_llama, &k_arch_bitnet, &k_arch_qwen2, &k_arch_phi3, &k_arch_gemma2};
 }
 
 const arch_def *arch_find(const std::string &name) {
