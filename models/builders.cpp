@@ -82,6 +82,8 @@ void load_llama_block(const hparams &hp, tensor_lookup &t, int64_t il, layer_wei
     l->bq = t.get(p + "attn_q.bias", {Q}, false); // qwen2
     l->bk = t.get(p + "attn_k.bias", {KV}, false);
     l->bv = t.get(p + "attn_v.bias", {KV}, false);
+    l->q_norm = t.get(p + "attn_q_norm.weight", {hp.head_dim}, false); // gemma3, qwen3
+    l->k_norm = t.get(p + "attn_k_norm.weight", {hp.head_dim}, false);
     l->wo = t.get(p + "attn_output.weight", {Q, E});
     l->ffn_norm = t.get(p + "ffn_norm.weight", {E});
     const bool fused_gate_up = !t.has(p + "ffn_gate.weight") && hp.ffn_bundle_type < 0; // phi3: ffn_up holds [gate | up]
@@ -106,14 +108,16 @@ tensor *build_attn(graph &g, const hparams &hp, const layer_weights &lw, tensor 
     auto proj = [&](tensor *w, tensor *b) { return b ? g.add(g.mul_mat(w, x), b) : g.mul_mat(w, x); };
     tensor *q = g.reshape_3d(proj(lw.wq, lw.bq), D, hp.n_head, M);    // [D, H, M]
     tensor *k = g.reshape_3d(proj(lw.wk, lw.bk), D, hp.n_head_kv, M); // [D, Hkv, M]
+    if (lw.q_norm) q = build_norm(g, q, lw.q_norm, hp.rms_eps);       // each head's vector
+    if (lw.k_norm) k = build_norm(g, k, lw.k_norm, hp.rms_eps);
     tensor *v = proj(lw.wv, lw.bv);                                   // [Hkv*D, M]
     return g.mul_mat(lw.wo, build_rope_attn(g, hp, q, k, v, in, il));
 }
 
 tensor *build_rope_attn(graph &g, const hparams &hp, tensor *q, tensor *k, tensor *v, const graph_inputs &in, int il) {
     const int64_t M = in.n_tokens, D = hp.head_dim;
-    q = g.rope(q, in.positions, (int)hp.n_rot, hp.rope_base, hp.rope_mode);
-    k = g.rope(k, in.positions, (int)hp.n_rot, hp.rope_base, hp.rope_mode);
+    q = g.rope(q, in.positions, (int)hp.n_rot, hp.rope_base_of(il), hp.rope_mode);
+    k = g.rope(k, in.positions, (int)hp.n_rot, hp.rope_base_of(il), hp.rope_mode);
     tensor *st = g.kv_store(g.reshape_2d(k, D * hp.n_head_kv, M), v, in.kv[il]);
     const float scale = hp.attn_scale > 0.0f ? hp.attn_scale : 1.0f / std::sqrt((float)D);
     return g.attention(q, in.kv[il], st, scale, hp.swa_layer(il) ? (int)hp.n_swa : 0, hp.attn_softcap);

@@ -27,7 +27,8 @@ status gemma2_hparams(const gguf_file &f, hparams *hp) {
         TERN_CHECK_OR_RETURN(f.get_i64("gemma2.attention.sliding_window", &swa) && swa > 0 && swa < (1ll << 31),
                              code::bad_format, "gemma2.attention.sliding_window is invalid");
     hp->n_swa = swa;
-    hp->swa_period = 2;
+    hp->swa_layers.resize((size_t)hp->n_layer);
+    for (int64_t il = 0; il < hp->n_layer; il++) hp->swa_layers[(size_t)il] = il % 2 == 0;
     // Queries are scaled by 1/sqrt(head_dim), except in the 27B model (46 layers): 1/sqrt(n_embd/n_head).
     hp->attn_scale = 1.0f / std::sqrt((float)(hp->n_layer == 46 ? hp->n_embd / hp->n_head : hp->head_dim));
     return status::ok();

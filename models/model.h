@@ -25,13 +25,17 @@ struct hparams {
     // fraction of FFN neurons each token uses (set by the runtime; 1 = all, exact).
     int ffn_bundle_type = -1, ffn_bundle_down_type = -1; // up rows', down columns' types
     float ffn_keep = 1.0f;
-    // Sliding-window attention: a query sees the last n_swa positions (0: all), on the layers where
-    // swa_layer() says so (swa_period 1: every layer; 2: even layers, as gemma2 interleaves).
-    int64_t n_swa = 0, swa_period = 1;
+    // Sliding-window attention: a query sees the last n_swa positions (0: all), on the layers
+    // flagged in swa_layers (phi3: all; gemma2: even ones; gemma3: five of every six). Those layers
+    // may use their own RoPE base (rope_base_swa, 0: rope_base).
+    int64_t n_swa = 0;
+    std::vector<uint8_t> swa_layers;
+    float rope_base_swa = 0.0f;
     float attn_scale = 0.0f;    // q.k scale (0: 1/sqrt(head_dim))
     float attn_softcap = 0.0f;  // attention scores soft-capped at this (0: off; Gemma 2)
     float final_softcap = 0.0f; // logits soft-capped at this (0: off; Gemma 2)
-    bool swa_layer(int64_t il) const { return n_swa > 0 && il % swa_period == 0; }
+    bool swa_layer(int64_t il) const { return n_swa > 0 && il < (int64_t)swa_layers.size() && swa_layers[(size_t)il]; }
+    float rope_base_of(int64_t il) const { return swa_layer(il) && rope_base_swa > 0.0f ? rope_base_swa : rope_base; }
     int64_t n_embd_kv() const { return head_dim * n_head_kv; }
 };
 
@@ -49,6 +53,7 @@ struct layer_weights {
     tensor *attn_sub_norm = nullptr, *ffn_sub_norm = nullptr;   // [H*D], [F]
     // Gemma: RMS norms on the attention and FFN outputs before they join the residual.
     tensor *post_attn_norm = nullptr, *post_ffn_norm = nullptr; // [E], [E]
+    tensor *q_norm = nullptr, *k_norm = nullptr;                // per-head RMS norms [D] before RoPE (gemma3, qwen3)
     float wq_scale = 1, wk_scale = 1, wv_scale = 1, wo_scale = 1, gate_scale = 1, up_scale = 1, down_scale = 1;
 };
 

@@ -17,7 +17,7 @@ status phi3_hparams(const gguf_file &f, hparams *hp) {
                              code::bad_format, "phi3.attention.sliding_window is invalid");
     }
     hp->n_swa = swa;
-    hp->swa_period = 1;
+    hp->swa_layers.assign((size_t)hp->n_layer, 1);
     return status::ok();
 }
 

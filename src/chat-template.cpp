@@ -151,6 +151,12 @@ std::string chat_apply_template(const tern_model *model, const char *tmpl, const
                 ps.message().c_str());
         fam = detect(t);
     }
+    if (fam == family::unknown && t.empty()) { // no template in the file: the architecture's usual format
+        const std::string &a = model->hp.arch;
+        if (a.rfind("gemma", 0) == 0) fam = family::gemma;
+        else if (a == "phi3") fam = family::phi3;
+        else if (a == "llama" && model->voc.find("<|eot_id|>") >= 0) fam = family::llama3;
+    }
     if (fam == family::unknown) fam = family::chatml;
     *st = status::ok();
     return render_builtin(fam, bos, eos, msgs, n, add_assistant);

@@ -53,6 +53,8 @@ status kv_cache::init(const hparams &hp, const kv_config &cfg_in) {
                          "KIVI residual length must be 32..4096 tokens (got %lld)", (long long)cfg_.residual);
     n_layer_ = hp.n_layer, n_head_kv_ = hp.n_head_kv, D_ = hp.head_dim, n_rot_ = hp.n_rot;
     rope_base_ = hp.rope_base, rope_mode_ = hp.rope_mode;
+    rope_base_layer_.resize((size_t)hp.n_layer);
+    for (int64_t il = 0; il < hp.n_layer; il++) rope_base_layer_[(size_t)il] = hp.rope_base_of(il);
     int64_t cap = cfg_.n_ctx;
     if (cfg_.policy != kv_policy::all) {
         if (cfg_.budget <= 0) cfg_.budget = cfg_.n_ctx / 2;
@@ -406,7 +408,8 @@ void kv_cache::reposition() {
     for (kv_head &hd : heads_) {
         gather(hd, &k, &v, &pos, &score, &from_res);
         for (size_t i = 0; i < pos.size(); i++) {
-            rope_shift(k.data() + i * D_, n_rot_, rope_base_, rope_mode_, (int64_t)i - pos[i]);
+            rope_shift(k.data() + i * D_, n_rot_, rope_base_layer_[(size_t)((&hd - heads_.data()) / n_head_kv_)], rope_mode_,
+                       (int64_t)i - pos[i]);
             pos[i] = (int32_t)i;
         }
         rewrite(hd, k, v, pos, score, std::count(from_res.begin(), from_res.end(), 1));

@@ -105,6 +105,7 @@ class kv_cache {
     kv_config cfg_;
     int64_t n_layer_ = 0, n_head_kv_ = 0, D_ = 0, n_rot_ = 0;
     float rope_base_ = 10000.0f;
+    std::vector<float> rope_base_layer_; // per layer (sliding-window layers may differ)
     int rope_mode_ = 0;
     int64_t next_pos_ = 0, pass_n_ = 0;
     std::vector<kv_layer> layers_;
