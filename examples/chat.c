@@ -61,8 +61,10 @@ int main(int argc, char **argv) {
         char *prompt = malloc((size_t)plen + 1);
         tern_chat_apply_template(model, NULL, msgs, n_msgs, true, prompt, plen + 1);
         tern_token *toks = malloc(sizeof(tern_token) * ((size_t)plen + 8));
-        const int32_t n = tern_tokenize(model, prompt, plen, toks, plen + 8, true, true);
+        int32_t n = tern_tokenize(model, prompt, plen, toks, plen + 8, true, true);
         free(prompt);
+        /* The rendered template may start with the BOS text itself: keep a single BOS. */
+        if (n >= 2 && toks[0] == tern_token_bos(model) && toks[1] == toks[0]) memmove(toks, toks + 1, sizeof(tern_token) * (size_t)--n);
         if (n <= 0 || n + 1 >= (int32_t)cp.n_ctx) {
             fprintf(stderr, "chat: the conversation does not fit the context\n");
             free(toks);

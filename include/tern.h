@@ -118,9 +118,10 @@ TERN_API tern_token tern_token_eos(const tern_model *model);
 TERN_API bool tern_token_is_eog(const tern_model *model, tern_token token);
 TERN_API bool tern_add_bos(const tern_model *model); /* whether prompts start with BOS */
 
-/* Tokenize `text` (`text_len` bytes). add_special: add BOS/EOS as the model wants (not a second
- * BOS when, with parse_special, the text already starts with the BOS token's text, as rendered
- * chat templates do). parse_special: turn special-token text like "<|im_start|>" into its token.
+/* Tokenize `text` (`text_len` bytes), as llama.cpp does. add_special: add BOS/EOS as the model
+ * wants (even when, with parse_special, the text starts with the BOS token's text: a rendered chat
+ * template usually does, and callers should then drop the doubled BOS, as tern's tools do).
+ * parse_special: turn special-token text like "<|im_start|>" into its token.
  * Returns the number of tokens written; if n_tokens_max is too small returns -(needed) and
  * writes nothing useful. */
 TERN_API int32_t tern_tokenize(const tern_model *model, const char *text, int32_t text_len, tern_token *tokens,

@@ -161,11 +161,8 @@ int32_t tern_tokenize(const tern_model *m, const char *text, int32_t text_len, t
         return INT32_MIN;
     }
     try {
-        std::vector<token_id> ids = m->voc.tokenize(std::string(text ? text : "", (size_t)text_len), add_special, parse_special);
-        // A rendered chat template usually starts with the BOS text itself ("<bos>", "<s>"): adding
-        // one more would give the model two (Gemma then answers with noise).
-        if (add_special && parse_special && ids.size() >= 2 && ids[0] == m->voc.bos && ids[1] == m->voc.bos && m->voc.bos >= 0)
-            ids.erase(ids.begin());
+        const std::vector<token_id> ids =
+            m->voc.tokenize(std::string(text ? text : "", (size_t)text_len), add_special, parse_special);
         if ((int64_t)ids.size() > n_max || (!tokens && !ids.empty())) return -(int32_t)ids.size();
         std::copy(ids.begin(), ids.end(), tokens);
         return (int32_t)ids.size();

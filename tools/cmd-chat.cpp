@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "kv-options.h"
 #include "mem-options.h"
+#include "prompt.h"
 #include "text-stream.h"
 
 #include "tern.h"
@@ -190,10 +191,8 @@ class chat_session {
         std::string p((size_t)n + 1, '\0');
         tern_chat_apply_template(m_, tmpl, cm.data(), cm.size(), true, p.data(), n + 1);
         p.resize((size_t)n);
-        toks->assign(p.size() + 16, 0);
-        int32_t k = tern_tokenize(m_, p.data(), (int32_t)p.size(), toks->data(), (int32_t)toks->size(), true, true);
-        toks->resize((size_t)std::max(0, k));
-        return k > 0;
+        *toks = tokenize_prompt(m_, p, true);
+        return !toks->empty();
     }
 
     tern_model *m_;

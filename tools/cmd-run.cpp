@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "kv-options.h"
 #include "mem-options.h"
+#include "prompt.h"
 
 #include "tern.h"
 
@@ -119,10 +120,7 @@ int run(const run_opts &o) {
         parse_special = true;
     }
 
-    int32_t n_tok = tern_tokenize(model.get(), prompt.data(), (int32_t)prompt.size(), nullptr, 0, true, parse_special);
-    if (n_tok == INT32_MIN) return error("cannot tokenize prompt", tern_last_error());
-    std::vector<tern_token> toks(n_tok < 0 ? -n_tok : n_tok);
-    tern_tokenize(model.get(), prompt.data(), (int32_t)prompt.size(), toks.data(), (int32_t)toks.size(), true, parse_special);
+    const std::vector<tern_token> toks = tokenize_prompt(model.get(), prompt, parse_special);
     if (toks.empty()) return error("the prompt is empty and the model adds no BOS token; give -p TEXT");
     const uint32_t n_ctx = tern_n_ctx(ctx.get());
     if (!kv_policy && toks.size() >= n_ctx) {

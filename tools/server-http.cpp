@@ -5,6 +5,7 @@
 // chunked content provider so that a client that goes away cancels its request: SSE streams get
 // comment keep-alives, JSON bodies leading spaces (valid JSON whitespace) while they wait.
 #include "server-http.h"
+#include "prompt.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -198,13 +199,7 @@ struct server {
 
     // Tokenizes a prompt; errors for an empty prompt or one that does not fit the context.
     bool prompt_tokens(const std::string &text, bool parse_special, std::vector<tern_token> *out, http_error *err) {
-        out->assign(text.size() + 16, 0);
-        int32_t n = tern_tokenize(model, text.data(), (int32_t)text.size(), out->data(), (int32_t)out->size(), true, parse_special);
-        if (n < 0) {
-            out->resize((size_t)-n);
-            n = tern_tokenize(model, text.data(), (int32_t)text.size(), out->data(), (int32_t)out->size(), true, parse_special);
-        }
-        out->resize((size_t)std::max(0, n));
+        *out = tokenize_prompt(model, text, parse_special);
         return check_len(out->size(), err);
     }
     bool check_len(size_t n, http_error *err) {
