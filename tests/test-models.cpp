@@ -1,0 +1,150 @@
+// test-models.cpp — every architecture through the CPU weight types, the LUT types and the KV cache
+// formats (parameterized over the shared tiny models: each is quantized by tern itself and its
+// logits compared with its own F32 run), and the real Gemma 3 270M when it has been fetched
+// (scripts/fetch-gemma3.sh).
+#include "test-util.h"
+
+#include "tern.h"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct arch_case {
+    const char *file;
+    bool kv_quant; // head size a multiple of 32: the quantized KV formats apply
+};
+const arch_case k_archs[] = {{"llama-bpe-tiny-f32.gguf", false}, {"qwen2-tiny-f32.gguf", false}, {"phi3-tiny-f32.gguf", false},
+                             {"gemma2-tiny-f32.gguf", true},     {"bitnet-tiny-f32.gguf", true}};
+
+// Logits of the last token after a prompt and 6 greedy steps (the greedy tokens come from `force`
+// when given, so runs compare position by position), concatenated.
+std::vector<float> run(const std::string &path, tern_kv_type kv, const std::vector<int32_t> &force, std::vector<int32_t> *taken) {
+    tern_model *m = nullptr;
+    REQUIRE_MESSAGE(tern_model_load(path.c_str(), nullptr, &m) == TERN_OK, tern_last_error());
+    tern_context_params cp = tern_context_default_params();
+    cp.n_ctx = 128;
+    cp.n_threads = 2;
+    cp.kv_type = kv;
+    tern_context *c = nullptr;
+    REQUIRE_MESSAGE(tern_context_init(m, &cp, &c) == TERN_OK, tern_last_error());
+    // About 70 tokens: enough for the KIVI formats to quantize past their 32-token f16 residual.
+    const std::string text = "Once upon a time, there was a little dog who liked to run in the park. Every morning "
+                             "he met a cat, a bird and a girl named Lily, and they played together until the sun went "
+                             "down behind the hills near the old farm where they lived.";
+    std::vector<int32_t> t(256);
+    const int32_t n = tern_tokenize(m, text.data(), (int32_t)text.size(), t.data(), 256, true, false);
+    REQUIRE(n > 4);
+    t.resize((size_t)n);
+    REQUIRE(tern_decode(c, t.data(), n, false) == TERN_OK);
+    const int V = tern_model_n_vocab(m);
+    std::vector<float> out;
+    for (int s = 0; s < 6; s++) {
+        const float *l = tern_get_logits(c, -1);
+        out.insert(out.end(), l, l + V);
+        int32_t best = 0;
+        for (int i = 1; i < V; i++)
+            if (l[i] > l[best]) best = i;
+        if (!force.empty()) best = force[(size_t)s];
+        if (taken) taken->push_back(best);
+        REQUIRE(tern_decode(c, &best, 1, false) == TERN_OK);
+    }
+    tern_context_free(c);
+    tern_model_free(m);
+    return out;
+}
+
+double rel_rms(const std::vector<float> &a, const std::vector<float> &ref) {
+    double d = 0, r = 0;
+    for (size_t i = 0; i < a.size(); i++) d += (double)(a[i] - ref[i]) * (a[i] - ref[i]), r += (double)ref[i] * ref[i];
+    return std::sqrt(d / r);
+}
+
+} // namespace
+
+TEST_SUITE("models") {
+
+TEST_CASE("every architecture through every CPU weight type, the LUT types and the KV formats") {
+    // Bounds: about twice the largest relative RMS error this test measured over the five models
+    // for each format (random tiny models; gemma2's soft-capped logits suffer most; K-quants fall
+    // back to 32-element formats on the 64-wide rows, as tern quantize does). A broken kernel gives
+    // errors of 1 and more.
+    struct fmt {
+        const char *name;
+        double bound;
+    };
+    const fmt weights[] = {{"F16", 0.003}, {"BF16", 0.015}, {"Q8_0", 0.06}, {"Q6_K", 0.10}, {"Q5_0", 0.4}, {"Q5_1", 0.4},
+                           {"Q4_0", 0.9},  {"Q4_1", 0.7},   {"Q4_K_M", 0.3}, {"Q3_K_M", 0.7}, {"TL4", 0.8}, {"TL3", 1.5},
+                           {"TLT", 0.11}}; // TLT: ternary (int8 activations), only for bitnet's ternary weights
+    for (const arch_case &a : k_archs) {
+        const std::string src = test_util::model_path(a.file);
+        SKIP_IF_MISSING(src);
+        CAPTURE(a.file);
+        std::vector<int32_t> greedy;
+        const auto ref = run(src, TERN_KV_F32, {}, &greedy);
+        for (const fmt &f : weights) {
+            if (std::string(f.name) == "TLT" && std::string(a.file).find("bitnet") != 0) continue;
+            CAPTURE(f.name);
+            const std::string q = test_util::temp_path(std::string(f.name) + "-" + a.file);
+            REQUIRE_MESSAGE(tern_model_quantize(src.c_str(), q.c_str(), f.name, 2, nullptr, nullptr) == TERN_OK, tern_last_error());
+            const double e = rel_rms(run(q, TERN_KV_F32, greedy, nullptr), ref);
+            MESSAGE(std::string(a.file) << " " << std::string(f.name) << ": relative RMS error of the logits " << e);
+            CHECK(e < f.bound);
+            CHECK(e > 0.0); // the format really changed the weights
+            std::remove(q.c_str());
+        }
+        struct kvf {
+            tern_kv_type t;
+            const char *name;
+            double bound;
+        };
+        const kvf kvs[] = {{TERN_KV_F16, "f16", 0.003}, {TERN_KV_Q8_0, "q8_0", 0.03}, {TERN_KV_Q4_0, "q4_0", 0.35},
+                           {TERN_KV_KIVI4, "kivi4", 0.25}, {TERN_KV_KIVI2, "kivi2", 1.1}};
+        for (const kvf &k : kvs) {
+            if (k.t != TERN_KV_F16 && !a.kv_quant) continue;
+            CAPTURE(k.name);
+            const double e = rel_rms(run(src, k.t, greedy, nullptr), ref);
+            MESSAGE(std::string(a.file) << " KV " << std::string(k.name) << ": relative RMS error " << e);
+            CHECK(e < k.bound);
+        }
+    }
+}
+
+TEST_CASE("Gemma 3 270M (Q4_K_M, pretrained): greedy answer to a factual prompt") {
+    const std::string path = std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + "/.cache/tern/models/gemma-3-270m-q4_k_m.gguf";
+    SKIP_IF_MISSING(path);
+    tern_model *m = nullptr;
+    REQUIRE(tern_model_load(path.c_str(), nullptr, &m) == TERN_OK);
+    char desc[128];
+    tern_model_desc(m, desc, sizeof desc);
+    CHECK(std::string(desc).find("gemma3") == 0);
+    tern_context_params cp = tern_context_default_params();
+    cp.n_ctx = 512;
+    tern_context *c = nullptr;
+    REQUIRE(tern_context_init(m, &cp, &c) == TERN_OK);
+    const std::string q = "Question: What is the capital of France?\nAnswer:";
+    std::vector<int32_t> t(64);
+    const int32_t n = tern_tokenize(m, q.data(), (int32_t)q.size(), t.data(), 64, true, false);
+    REQUIRE(n > 0);
+    REQUIRE(tern_decode(c, t.data(), n, false) == TERN_OK);
+    std::string answer;
+    for (int i = 0; i < 8; i++) {
+        const float *l = tern_get_logits(c, -1);
+        int32_t best = 0;
+        for (int v = 1; v < tern_model_n_vocab(m); v++)
+            if (l[v] > l[best]) best = v;
+        char piece[64];
+        const int32_t k = tern_token_to_piece(m, best, piece, sizeof piece, false);
+        answer.append(piece, (size_t)std::max(0, k));
+        REQUIRE(tern_decode(c, &best, 1, false) == TERN_OK);
+    }
+    MESSAGE("Gemma 3 270M: " << answer);
+    CHECK(answer.find("Paris") != std::string::npos);
+    tern_context_free(c);
+    tern_model_free(m);
+}
+
+} // TEST_SUITE
