@@ -101,6 +101,31 @@ void load_llama_block(const hparams &hp, tensor_lookup &t, int64_t il, layer_wei
     l->ffn_down = t.get(p + "ffn_down.weight", {F, E});
 }
 
+status load_llama_layers(const hparams &hp, tensor_lookup &t, model_weights *w, bool gemma_norms) {
+    load_embeddings(hp, t, w);
+    w->layers.resize(hp.n_layer);
+    for (int64_t il = 0; il < hp.n_layer; il++) {
+        layer_weights &l = w->layers[il];
+        load_llama_block(hp, t, il, &l);
+        if (!gemma_norms) continue;
+        const std::string p = "blk." + std::to_string(il) + ".";
+        l.post_attn_norm = t.get(p + "post_attention_norm.weight", {hp.n_embd});
+        l.post_ffn_norm = t.get(p + "post_ffw_norm.weight", {hp.n_embd});
+    }
+    return t.error;
+}
+
+status read_sliding_window(const gguf_file &f, const std::string &arch, int64_t def, bool (*is_swa)(int64_t il), hparams *hp) {
+    const std::string key = arch + ".attention.sliding_window";
+    int64_t swa = def;
+    if (f.find(key))
+        TERN_CHECK_OR_RETURN(f.get_i64(key, &swa) && swa >= 0 && swa < (1ll << 31), code::bad_format, "%s is invalid", key.c_str());
+    hp->n_swa = swa;
+    hp->swa_layers.resize((size_t)hp->n_layer);
+    for (int64_t il = 0; il < hp->n_layer; il++) hp->swa_layers[(size_t)il] = is_swa(il);
+    return status::ok();
+}
+
 tensor *build_norm(graph &g, tensor *x, tensor *w, float eps) { return g.mul(g.rms_norm(x, eps), w); }
 
 tensor *build_attn(graph &g, const hparams &hp, const layer_weights &lw, tensor *x, const graph_inputs &in, int il) {

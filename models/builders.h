@@ -15,6 +15,14 @@ void load_embeddings(const hparams &hp, tensor_lookup &t, model_weights *w);
 // The llama block's tensors of layer il: attn_norm, attn_q/k/v/output, ffn_norm, ffn_gate/up/down.
 void load_llama_block(const hparams &hp, tensor_lookup &t, int64_t il, layer_weights *l);
 
+// Embeddings and every layer's llama block (load_llama_block); with `gemma_norms`, also each
+// layer's post_attention_norm and post_ffw_norm. Returns the lookup's error.
+status load_llama_layers(const hparams &hp, tensor_lookup &t, model_weights *w, bool gemma_norms = false);
+
+// `<arch>.attention.sliding_window` into hp->n_swa (def when absent; must be positive), and the
+// layers it applies to: those with is_swa(il).
+status read_sliding_window(const gguf_file &f, const std::string &arch, int64_t def, bool (*is_swa)(int64_t il), hparams *hp);
+
 // x [E, M] -> rms_norm(x) * w
 tensor *build_norm(graph &g, tensor *x, tensor *w, float eps);
 

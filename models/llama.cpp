@@ -13,12 +13,7 @@ status llama_hparams(const gguf_file &f, hparams *hp) {
     return status::ok();
 }
 
-status llama_weights(const hparams &hp, tensor_lookup &t, model_weights *w) {
-    load_embeddings(hp, t, w);
-    w->layers.resize(hp.n_layer);
-    for (int64_t il = 0; il < hp.n_layer; il++) load_llama_block(hp, t, il, &w->layers[il]);
-    return t.error;
-}
+status llama_weights(const hparams &hp, tensor_lookup &t, model_weights *w) { return load_llama_layers(hp, t, w); }
 
 } // namespace
 

@@ -11,22 +11,12 @@ namespace {
 status phi3_hparams(const gguf_file &f, hparams *hp) {
     TERN_RETURN_IF_ERROR(read_common_hparams(f, "phi3", hp));
     hp->rope_mode = rope_mode_neox;
-    int64_t swa = 0;
-    if (f.find("phi3.attention.sliding_window")) {
-        TERN_CHECK_OR_RETURN(f.get_i64("phi3.attention.sliding_window", &swa) && swa >= 0 && swa < (1ll << 31),
-                             code::bad_format, "phi3.attention.sliding_window is invalid");
-    }
-    hp->n_swa = swa;
-    hp->swa_layers.assign((size_t)hp->n_layer, 1);
-    return status::ok();
+    return read_sliding_window(f, "phi3", 0, [](int64_t) { return true; }, hp);
 }
 
 status phi3_weights(const hparams &hp, tensor_lookup &t, model_weights *w) {
     TERN_CHECK_OR_RETURN(hp.ffn_bundle_type < 0, code::unsupported, "a bundled (flash-prepare) FFN is not supported for phi3");
-    load_embeddings(hp, t, w);
-    w->layers.resize(hp.n_layer);
-    for (int64_t il = 0; il < hp.n_layer; il++) load_llama_block(hp, t, il, &w->layers[il]);
-    return t.error;
+    return load_llama_layers(hp, t, w);
 }
 
 } // namespace
