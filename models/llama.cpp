@@ -1,6 +1,7 @@
-// llama.cpp — the llama architecture (LLaMA 1/2/3, SmolLM, TinyLlama, Mistral-style files
-// without sliding window): pre-RMSNorm blocks, RoPE (interleaved pairs), grouped-query
-// attention, SwiGLU FFN, optional tied output head.
+// llama.cpp — the llama architecture (LLaMA 1/2/3, SmolLM, TinyLlama, Mistral): pre-RMSNorm
+// blocks, RoPE (interleaved pairs), grouped-query attention, SwiGLU FFN, optional tied output
+// head; Mistral-style sliding-window attention on every layer when the file sets
+// `llama.attention.sliding_window`.
 #include "builders.h"
 
 namespace tern {
@@ -10,7 +11,7 @@ namespace {
 status llama_hparams(const gguf_file &f, hparams *hp) {
     TERN_RETURN_IF_ERROR(read_common_hparams(f, "llama", hp));
     hp->rope_mode = rope_mode_normal;
-    return status::ok();
+    return read_sliding_window(f, "llama", 0, [](int64_t) { return true; }, hp);
 }
 
 status llama_weights(const hparams &hp, tensor_lookup &t, model_weights *w) { return load_llama_layers(hp, t, w); }

@@ -9,9 +9,10 @@ extern const arch_def k_arch_qwen2;
 extern const arch_def k_arch_phi3;
 extern const arch_def k_arch_gemma2;
 extern const arch_def k_arch_gemma3;
+extern const arch_def k_arch_qwen3;
 
 namespace {
-const arch_def *const k_archs[] = {&k_arch_llama, &k_arch_bitnet, &k_arch_qwen2, &k_arch_phi3, &k_arch_gemma2, &k_arch_gemma3};
+const arch_def *const k_archs[] = {&k_arch_llama, &k_arch_bitnet, &k_arch_qwen2, &k_arch_phi3, &k_arch_gemma2, &k_arch_gemma3, &k_arch_qwen3};
 }
 
 const arch_def *arch_find(const std::string &name) {

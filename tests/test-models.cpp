@@ -6,9 +6,12 @@
 
 #include "tern.h"
 
+#include "ggml/gguf.h"
+
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <memory>
 #include <vector>
 
 namespace {
@@ -145,6 +148,79 @@ TEST_CASE("Gemma 3 270M (Q4_K_M, pretrained): greedy answer to a factual prompt"
     CHECK(answer.find("Paris") != std::string::npos);
     tern_context_free(c);
     tern_model_free(m);
+}
+
+} // TEST_SUITE
+
+namespace {
+
+// A copy of a shared model with its architecture renamed (keys `from.*` become `to.*`), tensors
+// dropped or added, and extra u32 keys: test variants of the architectures tern reads.
+std::string variant(const std::string &src_name, const std::string &from, const std::string &to,
+                    const std::vector<std::string> &drop_suffixes, const std::vector<std::pair<std::string, std::vector<float>>> &add,
+                    const std::vector<std::pair<std::string, uint32_t>> &u32s, const std::string &out_name) {
+    std::unique_ptr<tern::gguf_file> src;
+    REQUIRE(tern::gguf_file::open(test_util::model_path(src_name), &src).is_ok());
+    tern::gguf_writer w;
+    for (const auto &kv : src->kvs) {
+        if (kv.key == "general.architecture") {
+            w.set_str(kv.key, to);
+        } else if (kv.key.rfind(from + ".", 0) == 0) {
+            tern::gguf_kv k = kv;
+            k.key = to + kv.key.substr(from.size());
+            w.copy_kv(k);
+        } else w.copy_kv(kv);
+    }
+    for (const auto &kv : u32s) w.set_u32(kv.first, kv.second);
+    for (const auto &t : src->tensors) {
+        bool skip = false;
+        for (const auto &s : drop_suffixes) skip = skip || (t.name.size() > s.size() && t.name.compare(t.name.size() - s.size(), s.size(), s) == 0);
+        if (!skip) w.add_tensor(t.name, t.ttype, t.ne, t.n_dims, src->tensor_data(t));
+    }
+    for (const auto &a : add) {
+        const int64_t ne[1] = {(int64_t)a.second.size()};
+        w.add_tensor(a.first, tern::type::f32, ne, 1, a.second.data());
+    }
+    const std::string path = test_util::temp_path(out_name);
+    REQUIRE(w.write(path).is_ok());
+    return path;
+}
+
+} // namespace
+
+TEST_SUITE("models") {
+
+TEST_CASE("llama with Mistral's sliding window: a window past the prompt changes nothing, a short one does") {
+    SKIP_IF_MISSING(test_util::model_path("llama-bpe-tiny-f32.gguf"));
+    std::vector<int32_t> greedy;
+    const auto ref = run(test_util::model_path("llama-bpe-tiny-f32.gguf"), TERN_KV_F32, {}, &greedy);
+    const std::string wide = variant("llama-bpe-tiny-f32.gguf", "llama", "llama", {}, {}, {{"llama.attention.sliding_window", 4096}}, "swa-wide.gguf");
+    const std::string narrow = variant("llama-bpe-tiny-f32.gguf", "llama", "llama", {}, {}, {{"llama.attention.sliding_window", 8}}, "swa-8.gguf");
+    CHECK(rel_rms(run(wide, TERN_KV_F32, greedy, nullptr), ref) == 0.0);
+    CHECK(rel_rms(run(narrow, TERN_KV_F32, greedy, nullptr), ref) > 1e-3); // the mask itself: phi3's golden test
+    std::remove(wide.c_str());
+    std::remove(narrow.c_str());
+}
+
+TEST_CASE("qwen3: per-head q/k norms instead of biases; a missing norm is an error naming it") {
+    SKIP_IF_MISSING(test_util::model_path("qwen2-tiny-f32.gguf"));
+    std::vector<std::pair<std::string, std::vector<float>>> norms;
+    for (int il = 0; il < 4; il++)
+        for (const char *n : {"attn_q_norm", "attn_k_norm"})
+            norms.push_back({"blk." + std::to_string(il) + "." + n + ".weight", std::vector<float>(16, il % 2 ? 1.0f : 0.5f)});
+    const std::string q3 = variant("qwen2-tiny-f32.gguf", "qwen2", "qwen3", {".bias"}, norms, {}, "qwen3.gguf");
+    const std::string q2nb = variant("qwen2-tiny-f32.gguf", "qwen2", "qwen2", {".bias"}, {}, {}, "qwen2-nobias.gguf");
+    std::vector<int32_t> greedy;
+    const auto a = run(q2nb, TERN_KV_F32, {}, &greedy);
+    const auto b = run(q3, TERN_KV_F32, greedy, nullptr);
+    CHECK(rel_rms(b, a) > 1e-3); // the norms act
+    CHECK(run(q3, TERN_KV_F32, greedy, nullptr) == b);
+    norms.pop_back(); // layer 3 loses its k norm
+    const std::string broken = variant("qwen2-tiny-f32.gguf", "qwen2", "qwen3", {".bias"}, norms, {}, "qwen3-broken.gguf");
+    tern_model *m = nullptr;
+    CHECK(tern_model_load(broken.c_str(), nullptr, &m) == TERN_ERR_BAD_FORMAT);
+    CHECK(std::string(tern_last_error()).find("blk.3.attn_k_norm.weight") != std::string::npos);
+    for (const auto &p : {q3, q2nb, broken}) std::remove(p.c_str());
 }
 
 } // TEST_SUITE
