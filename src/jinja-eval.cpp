@@ -576,13 +576,11 @@ class renderer {
         const value v = eval(*n.kids[0], sc);
         std::vector<value> a;
         for (size_t i = 1; i < n.kids.size(); i++) a.push_back(eval(*n.kids[i], sc));
-        auto kwarg = [&](const char *k) -> const value * {
-            for (auto &p : n.kw)
-                if (p.first == k) {
-                    static thread_local value tmp;
-                    tmp = eval(*p.second, sc);
-                    return &tmp;
-                }
+        kwargs kw;
+        for (auto &p : n.kw) kw.emplace_back(p.first, eval(*p.second, sc));
+        auto kwarg = [&kw](const char *k) -> const value * {
+            for (auto &p : kw)
+                if (p.first == k) return &p.second;
             return nullptr;
         };
         const std::string &f = n.str;
@@ -600,7 +598,7 @@ class renderer {
             return value(v.to_json(indent));
         }
         if (f == "trim") return value(strip_chars(v.to_str(), a.empty() ? nullptr : &a[0], true, true));
-        if (f == "upper" || f == "lower" || f == "title" || f == "capitalize") return method(n, value(v.to_str()), f).func()(a, *new_kw());
+        if (f == "upper" || f == "lower" || f == "title" || f == "capitalize") return method(n, value(v.to_str()), f).func()(a, kw);
         if (f == "replace") {
             if (a.size() < 2) fail(n, "replace needs two arguments");
             return value(replace_all(v.to_str(), a[0].to_str(), a[1].to_str()));
@@ -636,7 +634,7 @@ class renderer {
             std::reverse(items.begin(), items.end());
             return value(std::move(items));
         }
-        if (f == "items") return method(n, v, "items").is_func() ? method(n, v, "items").func()(a, *new_kw()) : value(array{});
+        if (f == "items") return method(n, v, "items").is_func() ? method(n, v, "items").func()(a, kw) : value(array{});
         if (f == "int") {
             if (v.is_number()) return value(v.as_int());
             try {
@@ -719,11 +717,6 @@ class renderer {
         fail(n, "unknown filter '" + f + "'");
     }
 
-    static kwargs *new_kw() {
-        static thread_local kwargs k;
-        k.clear();
-        return &k;
-    }
 
     bool apply_test(const node &n, scope &sc) {
         const value v = eval(*n.kids[0], sc);

@@ -231,7 +231,7 @@ bool submit(server &sv, const std::shared_ptr<request> &r, gen_params g, httplib
 
 // Streams a request's events to the client. `on_event` turns one event into the bytes to send
 // (SSE chunk or nothing), `on_done` the closing bytes.
-void respond_generation(server &sv, httplib::Response &res, std::shared_ptr<request> r, bool stream,
+void respond_generation(httplib::Response &res, std::shared_ptr<request> r, bool stream,
                         std::function<std::string(const gen_event &)> on_event,
                         std::function<std::string(request &)> on_done) {
     res.set_header("Cache-Control", "no-cache");
@@ -261,7 +261,6 @@ void respond_generation(server &sv, httplib::Response &res, std::shared_ptr<requ
                                      [r](bool ok) {
                                          if (!ok) r->cancelled = true;
                                      });
-    (void)sv;
 }
 
 json usage_of(const request &r) {
@@ -337,7 +336,7 @@ void handle_chat(server &sv, const httplib::Request &req, httplib::Response &res
             return "data: " + c.dump() + "\n\n";
         };
         respond_generation(
-            sv, res, r, true,
+            res, r, true,
             [chunk, sent_role, g](const gen_event &e) {
                 std::string out;
                 if (!*sent_role) out += chunk({{"role", "assistant"}, {"content", ""}}, nullptr, nullptr), *sent_role = true;
@@ -368,7 +367,7 @@ void handle_chat(server &sv, const httplib::Request &req, httplib::Response &res
     auto text = std::make_shared<std::string>();
     auto lps = std::make_shared<json>(json::array());
     respond_generation(
-        sv, res, r, false,
+        res, r, false,
         [text, lps, g](const gen_event &e) {
             *text += e.text;
             if (g.want_logprobs && !e.tok.text.empty()) {
@@ -435,7 +434,7 @@ void handle_completions(server &sv, const httplib::Request &req, httplib::Respon
             return "data: " + c.dump() + "\n\n";
         };
         respond_generation(
-            sv, res, r, true,
+            res, r, true,
             [chunk, g, lp_entry, offset](const gen_event &e) {
                 if (e.text.empty() && !(g.want_logprobs && !e.tok.text.empty())) return std::string();
                 json lp = g.want_logprobs && !e.tok.text.empty() ? lp_entry(e, *offset) : json(nullptr);
@@ -453,7 +452,7 @@ void handle_completions(server &sv, const httplib::Request &req, httplib::Respon
     auto lps = std::make_shared<json>(json{{"tokens", json::array()}, {"token_logprobs", json::array()},
                                            {"top_logprobs", json::array()}, {"text_offset", json::array()}});
     respond_generation(
-        sv, res, r, false,
+        res, r, false,
         [text, lps, g, lp_entry](const gen_event &e) {
             if (g.want_logprobs && !e.tok.text.empty()) {
                 json one = lp_entry(e, text->size());
