@@ -40,6 +40,7 @@ struct chat_opts {
     int n_predict = 512, n_ctx = 0, n_threads = 0, top_k = 40;
     float temp = 0.7f, top_p = 0.95f, min_p = 0.05f, repeat_penalty = 1.0f;
     int64_t seed = -1;
+    bool ignore_eos = false;
 };
 
 struct message {
@@ -102,7 +103,7 @@ class chat_session {
                 break;
             }
             const tern_token t = tern_sampler_sample(s, tern_get_logits(c_, -1), V);
-            if (tern_token_is_eog(m_, t)) break;
+            if (!o_.ignore_eos && tern_token_is_eog(m_, t)) break;
             tern_sampler_accept(s, t);
             char piece[256];
             const int32_t k = tern_token_to_piece(m_, t, piece, sizeof piece, false);
@@ -333,6 +334,7 @@ runner add_chat(CLI::App &app) {
     c->add_option("--min-p", o->min_p, "min-p (0: off)");
     c->add_option("--seed", o->seed, "RNG seed (-1: random)");
     c->add_option("--repeat-penalty", o->repeat_penalty, "repetition penalty (1: off)");
+    c->add_flag("--ignore-eos", o->ignore_eos, "keep answering past end-of-generation tokens (up to -n)");
     add_kv_options(c, &o->kv);
     add_mem_options(c, &o->mem);
     return [o] { return run_chat(*o); };

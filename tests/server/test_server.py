@@ -471,7 +471,8 @@ class ChatCLI(unittest.TestCase):
         import select
         pid, fd = pty.fork()
         if pid == 0:  # the child runs tern chat on the terminal
-            os.execv(TERN, [TERN, "chat", "-m", MODEL, "--temp", "0.8", "-n", "100000", "-t", "2"])
+            # --ignore-eos: the answer must still be running when Ctrl-C comes
+            os.execv(TERN, [TERN, "chat", "-m", MODEL, "--temp", "0.8", "--seed", "1", "--ignore-eos", "-n", "100000", "-t", "2"])
         out = b""
 
         def read_until(pred, timeout):
