@@ -279,7 +279,7 @@ void attention_span(const op_ctx &c, const tensor *q, const kv_layer &L, tensor 
                 for (int64_t j = 0; j < n; j++) priv[kvh * per_head + slot_index(L, rv, j)] += sbuf[j];
         }
         if (!priv) return;
-        barrier();
+        barrier(c);
         const int64_t total = s.Hkv * (int64_t)per_head;
         split(total, c.ith, c.nth, &lo, &hi);
         for (int64_t i = lo; i < hi; i++) {
@@ -327,7 +327,7 @@ void attention_span(const op_ctx &c, const tensor *q, const kv_layer &L, tensor 
         part[0] = mx, part[1] = sum;
         if (escores && m >= L.track_from) std::memcpy(escores + (size_t)r * s.n_max + j0, sbuf, sizeof(float) * (j1 - j0));
     }
-    barrier();
+    barrier(c);
     split(rows, c.ith, c.nth, &lo, &hi);
     for (int64_t r = lo; r < hi; r++) {
         float *p0 = parts + (size_t)r * s.n_chunks * (D + 2);
@@ -349,7 +349,7 @@ void attention_span(const op_ctx &c, const tensor *q, const kv_layer &L, tensor 
         }
     }
     if (!escores) return;
-    barrier();
+    barrier(c);
     // Statistics: slots of each KV head split over threads; rows of its query heads summed.
     int64_t n_slots_all = 0;
     for (int64_t h = 0; h < s.Hkv; h++) n_slots_all += visible(L, L.heads[h], s.M - 1).n();
@@ -390,7 +390,7 @@ void cpu_attention(const op_ctx &c, tensor *dst) {
     const auto &spans = batch_of(dst->src[1])->spans;
     for (size_t i = 0; i < spans.size(); i++) {
         const kv_span &sp = spans[i];
-        if (i) barrier();
+        if (i) barrier(c);
         const tensor q = span_rows(dst->src[0], 2, sp.first, sp.n);
         tensor out = span_rows(dst, 1, sp.first, sp.n);
         attention_span(c, &q, *sp.layer, &out, dst->fparams[0], dst->iparams[0], dst->fparams[1]);

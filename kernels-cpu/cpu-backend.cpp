@@ -1,11 +1,12 @@
 // cpu-backend.cpp — graph execution on the CPU: one OpenMP parallel region per graph, every
-// thread walks the node list, a barrier after each node. Abort requests and the weight store's
-// hooks run in a single thread between nodes; the node to stop at is shared, so all threads leave
-// the loop at the same node.
+// thread walks the node list, a barrier (thread-barrier.h) after each node. Thread 0 asks the
+// abort callback after each node and runs the weight store's hooks before the nodes that need
+// them; the node to stop at is shared, so all threads leave the loop at the same node.
 #include "cpu-backend.h"
 #include "lut.h"
 
 #include "cpu-ops.h"
+#include "thread-barrier.h"
 
 #include <omp.h>
 #include <unistd.h>
@@ -32,29 +33,31 @@ status cpu_compute(const std::vector<tensor *> &nodes, const compute_options &op
     uint8_t *wdata = work_buf.data();
     std::unique_ptr<std::atomic<int64_t>[]> counters(new std::atomic<int64_t>[nodes.size()]);
     for (size_t i = 0; i < nodes.size(); i++) counters[i].store(0, std::memory_order_relaxed);
-    // The node at which the graph stops (set inside a single by the thread that decides): a thread
-    // still checking an earlier node (view nodes have no barrier after them) keeps going to it.
+    // The node at which the graph stops. Only thread 0 writes it, and only just before a barrier,
+    // so every thread reads the same value between two barriers and all leave at the same node.
     std::atomic<size_t> stop_at{SIZE_MAX};
+    if (opt.abort_cb && opt.abort_cb(opt.abort_data)) stop_at.store(0);
     bool hook_failed = false;
+    std::unique_ptr<thread_barrier> bar;
 #pragma omp parallel num_threads(nth)
     {
-        op_ctx c{omp_get_thread_num(), omp_get_num_threads(), wdata, k, nullptr, opt.batch_invariant};
+#pragma omp single
+        bar = std::make_unique<thread_barrier>(omp_get_num_threads()); // the team may be smaller than nth
+        op_ctx c{omp_get_thread_num(), omp_get_num_threads(), wdata, k, nullptr, opt.batch_invariant, bar.get()};
         for (size_t i = 0; i < nodes.size(); i++) {
             tensor *n = nodes[i];
             c.next_chunk = &counters[i];
-            const bool hook = opt.before_node && opt.hook_at[i];
-            if (opt.abort_cb || hook) {
-#pragma omp single
-                {
-                    if (opt.abort_cb && opt.abort_cb(opt.abort_data)) stop_at.store(i);
-                    else if (hook && !opt.before_node(opt.hook_data, i)) hook_failed = true, stop_at.store(i);
-                }
-                // implicit barrier after single: every thread sees the same decision for node i
-                if (stop_at.load() <= i) break;
+            if (opt.before_node && opt.hook_at[i]) {
+                // The weight store may evict what the previous node read: everyone has finished it
+                // (barrier after each node), and nobody starts node i before the hook returns.
+                if (c.ith == 0 && stop_at.load() > i && !opt.before_node(opt.hook_data, i)) hook_failed = true, stop_at.store(i);
+                bar->wait();
             }
+            if (stop_at.load() <= i) break;
             if (n->kind == op::view || n->kind == op::none) continue;
             cpu_op_compute(c, n);
-#pragma omp barrier
+            if (c.ith == 0 && opt.abort_cb && i + 1 < nodes.size() && opt.abort_cb(opt.abort_data)) stop_at.store(i + 1);
+            bar->wait();
         }
     }
     const bool aborted = stop_at.load() != SIZE_MAX;

@@ -1,6 +1,6 @@
 // cpu-ops.cpp — CPU implementation of every graph op. Each op function is called by all
 // threads of the parallel region with (ith, nth) and splits its own work; ops that need two
-// phases (quantize activations, then dot products) call barrier() between them.
+// phases (quantize activations, then dot products) call barrier(c) between them.
 //
 // Conventions: ne[0] is the innermost dim; rows are ne[0] elements; activations are f32 and
 // contiguous; weights may be any type with a dot kernel.
@@ -75,7 +75,7 @@ void mul_mat_lut(const op_ctx &c, tensor *dst) {
         const lut_act_slot a = lut_act_at(c.work + m * ab, K);
         c.k->lut_prep(K, row_f32(x, m), a.tables, a.tscale, a.xsum);
     }
-    barrier();
+    barrier(c);
     const uint8_t *wd = (const uint8_t *)w->data;
     const size_t tile_bytes = w->nb[1] * LUT_TILE_ROWS;
     float *y = (float *)dst->data;
@@ -115,7 +115,7 @@ void op_mul_mat(const op_ctx &c, tensor *dst) {
         int64_t lo, hi;
         split(M, c.ith, c.nth, &lo, &hi);
         for (int64_t m = lo; m < hi; m++) quant(row_f32(x, m), q + m * rs, K);
-        barrier();
+        barrier(c);
         act = q;
         act_stride = rs;
     }

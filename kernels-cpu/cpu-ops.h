@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ggml/tensor.h"
+#include "thread-barrier.h"
 #include "vec-dot.h"
 
 #include <atomic>
@@ -15,6 +16,7 @@ struct op_ctx {
     const isa_kernels *k;   // kernel table in use
     std::atomic<int64_t> *next_chunk; // per-node work counter, zero before the node runs
     bool invariant = false; // compute_options::batch_invariant
+    thread_barrier *bar = nullptr; // shared by the nth threads (null: one thread)
 };
 
 size_t cpu_op_work_size(const tensor *node, int n_threads);
@@ -27,8 +29,8 @@ inline void split(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi) {
 }
 
 // Between the phases of one op: all threads of the parallel region meet here.
-inline void barrier() {
-#pragma omp barrier
+inline void barrier(const op_ctx &c) {
+    if (c.bar) c.bar->wait();
 }
 
 // Batches of at least this many tokens may take the GEMM path (see cpu-ops.cpp).

@@ -92,7 +92,7 @@ void cpu_sparse_ffn(const op_ctx &c, tensor *dst) {
         for (int64_t m = 0; m < M; m++) any |= cf[m * F + j] != 0.0f;
         active[j] = any;
     }
-    barrier();
+    barrier(c);
     // Phase 2: h[m][j] = c[j, m] * (up_j . x_m) for the neurons in use.
     const vec_dot_fn dot = c.k->dot[(int)t];
     for (int64_t j = lo; j < hi; j++) {
@@ -103,7 +103,7 @@ void cpu_sparse_ffn(const op_ctx &c, tensor *dst) {
             h[m * F + j] = cj != 0.0f ? cj * dot(E, up, xq + m * xs) : 0.0f;
         }
     }
-    barrier();
+    barrier(c);
     // Phase 3: y[:, m] = sum_j h[m][j] * down_j, each thread owning segments of the output.
     const int64_t n_seg = (E + k_seg - 1) / k_seg;
     const axpy_fn axpy = c.k->axpy[(int)td];

@@ -5,9 +5,11 @@
 #include "ggml/fp16.h"
 #include "ggml/plan.h"
 #include "kernels-cpu/cpu-backend.h"
+#include "kernels-cpu/thread-barrier.h"
 
 #include <cmath>
 #include <random>
+#include <thread>
 
 using namespace tern;
 
@@ -154,5 +156,59 @@ TEST_CASE("abort callback stops a graph between nodes") {
     opt.abort_cb = [](void *) { return true; };
     status st = cpu_compute(g.nodes(), opt, kernels_select());
     CHECK(st.err() == code::aborted);
+}
+
+TEST_CASE("abort callback asked mid-graph stops every thread at the same node") {
+    graph g;
+    tensor *x = g.new_tensor_2d(type::f32, 64, 4);
+    auto xv = randv(256, 12);
+    x->data = xv.data();
+    tensor *y = x;
+    for (int i = 0; i < 20; i++) y = g.add(y, x);
+    g.mark_output(y);
+    arena mem;
+    REQUIRE(plan_memory(g, mem).is_ok());
+    for (int nth : {1, 2, 3, 4}) {
+        for (int after : {1, 5, 19}) {
+            int calls = 0;
+            compute_options opt;
+            opt.n_threads = nth;
+            struct ctr { int *calls, after; } cb{&calls, after};
+            opt.abort_data = &cb;
+            opt.abort_cb = [](void *d) { auto *c = (ctr *)d; return ++*c->calls > c->after; };
+            CHECK(cpu_compute(g.nodes(), opt, kernels_select()).err() == code::aborted);
+            CHECK(calls == after + 1); // asked once before the graph and once after each node
+        }
+        int calls = 0; // never true: the graph completes and the answer is 21 * x
+        compute_options opt;
+        opt.n_threads = nth;
+        opt.abort_data = &calls;
+        opt.abort_cb = [](void *d) { ++*(int *)d; return false; };
+        REQUIRE(cpu_compute(g.nodes(), opt, kernels_select()).is_ok());
+        CHECK(calls == 20); // before the graph, and after each of the 20 adds but the last
+        for (int i = 0; i < 256; i++) CHECK(((float *)y->data)[i] == doctest::Approx(21.0f * xv[i]).epsilon(1e-5));
+    }
+}
+
+TEST_CASE("thread barrier: no thread passes before all arrive, over many rounds and team sizes") {
+    for (int nth : {1, 2, 3, 5, 8}) {
+        thread_barrier bar(nth);
+        const int rounds = 2000;
+        std::vector<std::atomic<int>> arrived(rounds);
+        for (auto &a : arrived) a.store(0);
+        std::atomic<int> errors{0};
+        std::vector<std::thread> ts;
+        for (int t = 0; t < nth; t++)
+            ts.emplace_back([&, t] {
+                for (int r = 0; r < rounds; r++) {
+                    if (t == r % nth && r % 7 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200)); // past the spin: sleepers
+                    arrived[r].fetch_add(1);
+                    bar.wait();
+                    if (arrived[r].load() != nth) errors++;
+                }
+            });
+        for (auto &th : ts) th.join();
+        CHECK(errors.load() == 0);
+    }
 }
 }
