@@ -34,6 +34,12 @@ struct backend_iface {
     status (*compute)(const std::vector<tensor *> &nodes, const compute_options &opt);
     // Which kernel a matmul with weights of type wt over n_tokens activation columns uses, in words.
     std::string (*describe_matmul)(type wt, int64_t n_tokens);
+    // Optional (null for the CPU). open: make device `device` (-1: the backend's choice) the one
+    // compute() uses. devices: one line per device the backend sees. release: forget what the
+    // backend keeps of these weights (their model is being freed).
+    status (*open)(int device) = nullptr;
+    std::vector<std::string> (*devices)() = nullptr;
+    void (*release)(const tensor *const *weights, size_t n) = nullptr;
 };
 
 void backend_register(const backend_iface *b);

@@ -53,6 +53,9 @@ enum tensor_flags : uint32_t {
     // A bundle table whose data is an array of ne[1] row pointers (rows scattered in memory; a
     // null row is one the graph does not read), not the rows themselves.
     tensor_flag_indirect = 4,
+    // A weight that a GPU backend may keep in its own memory and use there (the layers chosen by
+    // tern_model_params.n_gpu_layers); nodes reading weights without it run on the CPU.
+    tensor_flag_offload = 8,
 };
 
 // One neuron's bundle in a sparse FFN table: its up row (type up) then its down column as a row

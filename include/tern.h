@@ -85,9 +85,21 @@ typedef struct tern_model_params {
      * first forward pass), so the progress is real. NULL (default): no calls. */
     bool (*progress_callback)(float progress, void *user_data);
     void *progress_user_data;
+    /* GPU offload (builds with the Vulkan backend; see tern_devices). n_gpu_layers: how many of
+     * the last layers' weight matrices live and are multiplied on the GPU; more than the layer
+     * count also moves the output matrix (999: everything). 0 (default): CPU only. Without a
+     * usable GPU the model runs on the CPU and a warning is logged. gpu_device: which device
+     * (-1, default: the first discrete GPU, else the first usable one; $TERN_VK_DEVICE). */
+    int32_t n_gpu_layers;
+    int32_t gpu_device;
 } tern_model_params;
 
 TERN_API tern_model_params tern_model_default_params(void);
+
+/* The GPU devices of the backends built in, one line each ("vulkan0: NAME (discrete, 79.6 GiB)"),
+ * into buf (at most buf_size bytes incl. the NUL); returns the full length (0: no GPU backend or
+ * no device). */
+TERN_API int32_t tern_devices(char *buf, size_t buf_size);
 
 /* Load a GGUF model. On success *out owns the model (free with tern_model_free).
  * Errors: TERN_ERR_IO, TERN_ERR_BAD_FORMAT, TERN_ERR_UNSUPPORTED, TERN_ERR_INVALID_ARGUMENT. */

@@ -2,7 +2,8 @@
 # Installs the Debian packages tern's build and tests need. Idempotent: quiet when all are present.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcli11-dev doctest-dev libpcre2-dev nlohmann-json3-dev
-      libcpp-httplib-dev python3 python3-pip clang libclang-rt-14-dev)
+      libcpp-httplib-dev python3 python3-pip clang libclang-rt-14-dev
+      libvulkan-dev glslc mesa-vulkan-drivers) # Vulkan backend; lavapipe runs its tests on the CPU
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -77,7 +77,18 @@ tern_model_params tern_model_default_params(void) {
     p.flash_window = 0;
     p.progress_callback = nullptr;
     p.progress_user_data = nullptr;
+    p.n_gpu_layers = 0;
+    p.gpu_device = -1;
     return p;
+}
+
+int32_t tern_devices(char *buf, size_t size) {
+    backends_init();
+    std::string all;
+    for (const backend_iface *b : backend_list())
+        if (b->devices)
+            for (const std::string &line : b->devices()) all += line + "\n";
+    return copy_out(all, buf, size);
 }
 
 tern_status tern_model_load(const char *path, const tern_model_params *params, tern_model **out) {
@@ -93,7 +104,15 @@ tern_status tern_model_load(const char *path, const tern_model_params *params, t
     });
 }
 
-void tern_model_free(tern_model *model) { delete model; }
+void tern_model_free(tern_model *model) {
+    if (!model) return;
+    // GPU backends forget the copies they keep of this model's weights.
+    std::vector<const tensor *> w;
+    for (const tensor &t : model->weights) w.push_back(&t);
+    for (const backend_iface *b : backend_list())
+        if (b->release) b->release(w.data(), w.size());
+    delete model;
+}
 
 int32_t tern_model_n_vocab(const tern_model *m) { return m ? (int32_t)m->hp.n_vocab : 0; }
 int32_t tern_model_n_ctx_train(const tern_model *m) { return m ? (int32_t)m->hp.n_ctx_train : 0; }
@@ -250,6 +269,7 @@ tern_status tern_context_init(tern_model *m, const tern_context_params *params, 
         if (p.kv_budget < 0 || p.kv_sinks < 0) return fail(code::invalid_argument, "kv_budget and kv_sinks must be >= 0");
         ctx->backend = backend_find("cpu");
         if (!ctx->backend) return fail(code::internal, "no CPU backend registered");
+        if (m->n_gpu_layers > 0) ctx->backend = gpu_backend(m);
         kv_config kc;
         kv_format fmt;
         tern_kv_type_to_format(p.kv_type, &fmt);

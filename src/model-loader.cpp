@@ -4,7 +4,9 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 
@@ -123,6 +125,22 @@ class gguf_lookup : public tensor_lookup {
 
 } // namespace
 
+// Flag the weights of the last n_gpu_layers layers (and, past the layer count, the output
+// matrix and norm) as offloadable to a GPU backend (tensor_flag_offload).
+void mark_offloaded(tern_model *m, int32_t n_gpu_layers) {
+    const int64_t L = m->hp.n_layer, first = std::max<int64_t>(0, L - n_gpu_layers);
+    m->n_gpu_layers = (int32_t)std::min<int64_t>(n_gpu_layers, L + 1);
+    if (n_gpu_layers <= 0) return;
+    for (tensor &t : m->weights) {
+        long long il = -1;
+        if (std::sscanf(t.name.c_str(), "blk.%lld.", &il) == 1) {
+            if (il >= first) t.flags |= tensor_flag_offload;
+        } else if (n_gpu_layers > L && (&t == m->w.output || &t == m->w.output_norm)) {
+            t.flags |= tensor_flag_offload;
+        }
+    }
+}
+
 status model_load(const char *path, const tern_model_params &params, std::unique_ptr<tern_model> *out) {
     TERN_CHECK_OR_RETURN(path && *path, code::invalid_argument, "no model path given");
     auto m = std::make_unique<tern_model>();
@@ -188,7 +206,12 @@ status model_load(const char *path, const tern_model_params &params, std::unique
     m->hp.ffn_keep = keep > 0.0f ? keep : 1.0f;
     if (keep > 0.0f && keep < 1.0f && bundles.empty())
         log_msg(TERN_LOG_WARN, "%s: flash_keep applies to bundled models only (tern flash-prepare); ignored", path);
+    TERN_CHECK_OR_RETURN(params.n_gpu_layers >= 0, code::invalid_argument, "n_gpu_layers must be >= 0");
+    mark_offloaded(m.get(), params.n_gpu_layers);
+    m->gpu_device = params.gpu_device;
     if (params.mem_budget > 0) {
+        if (m->n_gpu_layers > 0) log_msg(TERN_LOG_WARN, "%s: with a memory budget the weights are streamed: they stay on the CPU", path);
+        m->n_gpu_layers = 0;
         store_config sc;
         sc.budget = params.mem_budget;
         sc.direct_io = params.direct_io;

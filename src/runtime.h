@@ -28,6 +28,8 @@ struct tern_model {
     uint64_t n_params = 0, n_bytes = 0;
     std::string desc;
     bool vocab_only = false;
+    int32_t n_gpu_layers = 0; // layers whose weights carry tensor_flag_offload (L + 1: the output too)
+    int32_t gpu_device = -1;
 };
 
 struct tern_context {
@@ -69,6 +71,9 @@ status context_embed(tern_context *ctx, int32_t seq, const int32_t *tokens, int3
 
 // Registers the backends compiled into this build (CPU always).
 void backends_init();
+// The backend a context of m computes with when m offloads layers: the GPU backend with its device
+// open, or the CPU (with a warning) when there is none.
+const backend_iface *gpu_backend(const tern_model *m);
 
 // Renders Jinja template text (jinja.h) over the messages. A template that does not parse is
 // bad_format; one that fails while rendering (raise_exception, a type error) invalid_argument.

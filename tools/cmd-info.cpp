@@ -120,6 +120,18 @@ int info(const std::string &path, const kv_opts &kv, int n_ctx) {
     return 0;
 }
 
+int list_devices() {
+    const int32_t n = tern_devices(nullptr, 0);
+    if (n <= 0) {
+        std::printf("no GPU devices (this build has no GPU backend, or no driver reports a device)\n");
+        return 0;
+    }
+    std::string buf((size_t)n + 1, '\0');
+    tern_devices(buf.data(), buf.size());
+    std::fputs(buf.c_str(), stdout);
+    return 0;
+}
+
 } // namespace
 
 runner add_info(CLI::App &app) {
@@ -127,10 +139,19 @@ runner add_info(CLI::App &app) {
     auto kv = std::make_shared<kv_opts>();
     auto n_ctx = std::make_shared<int>(4096);
     CLI::App *c = app.add_subcommand("info", "print a GGUF file's metadata, tensor table and KV cache sizes");
-    c->add_option("file", *path, "GGUF file")->required();
+    auto devices = std::make_shared<bool>(false);
+    c->add_option("file", *path, "GGUF file");
+    c->add_flag("--devices", *devices, "list the GPU devices tern can use (and nothing else)");
     c->add_option("-c,--ctx-size", *n_ctx, "context for the KV cache sizes")->check(CLI::Range(1, 1 << 24))->capture_default_str();
     add_kv_options(c, kv.get());
-    return [path, kv, n_ctx] { return info(*path, *kv, *n_ctx); };
+    return [path, kv, n_ctx, devices] {
+        if (*devices) return list_devices();
+        if (path->empty()) {
+            std::fprintf(stderr, "tern: error: info needs a GGUF file (or --devices)\n");
+            return 2;
+        }
+        return info(*path, *kv, *n_ctx);
+    };
 }
 
 } // namespace tern_cli

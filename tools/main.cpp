@@ -3,6 +3,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <vector>
 
 int main(int argc, char **argv) {
     CLI::App app{"tern — CPU/edge-first LLM inference on GGUF models"};
@@ -20,8 +22,13 @@ int main(int argc, char **argv) {
     reg("flash-prepare", tern_cli::add_flash_prepare(app));
     reg("serve", tern_cli::add_serve(app));
     reg("chat", tern_cli::add_chat(app));
+    // llama.cpp's spelling -ngl N (CLI11 short options are one letter): read as --ngl N.
+    std::vector<char *> args(argv, argv + argc);
+    static char ngl[] = "--ngl";
+    for (char *&a : args)
+        if (std::strcmp(a, "-ngl") == 0) a = ngl;
     try {
-        app.parse(argc, argv);
+        app.parse((int)args.size(), args.data());
     } catch (const CLI::ParseError &e) {
         return app.exit(e);
     }

@@ -48,12 +48,19 @@ void add_mem_options(CLI::App *c, mem_opts *o) {
     c->add_option("--flash-window", o->flash_window,
                   "with --flash-sparse and --mem-budget: FFN neurons per layer kept cached (default: two tokens' worth)")
         ->check(CLI::Range(0, 1 << 24));
+    c->add_option("--ngl,--n-gpu-layers", o->n_gpu_layers,
+                  "layers to run on the GPU (-ngl works too; 999: all, with the output matrix; default 0: CPU only)")
+        ->check(CLI::Range(0, 1 << 20));
+    c->add_option("--device", o->device, "GPU to use, by index (tern info --devices; default: the first discrete GPU)")
+        ->check(CLI::Range(-1, 64));
 }
 
 bool apply_mem_options(const mem_opts &o, tern_model_params *p) {
     p->direct_io = !o.no_direct_io;
     p->flash_keep = o.flash_keep;
     p->flash_window = o.flash_window;
+    p->n_gpu_layers = o.n_gpu_layers;
+    p->gpu_device = o.device;
     if (o.budget.empty()) return true;
     if (!parse_size(o.budget, &p->mem_budget)) {
         std::fprintf(stderr, "tern: error: bad --mem-budget '%s' (a size such as 480M or 2G)\n", o.budget.c_str());

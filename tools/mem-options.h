@@ -1,5 +1,6 @@
-// mem-options.h — the weight-memory options shared by run, bench, perplexity and info:
-// --mem-budget SIZE and --no-direct-io; and the I/O statistics they print.
+// mem-options.h — where the weights live, options shared by run, chat, serve, bench and perplexity:
+// --mem-budget SIZE, --no-direct-io, the flash options, -ngl N and --device I; and the I/O
+// statistics they print.
 #pragma once
 
 #include "tern.h"
@@ -16,6 +17,8 @@ struct mem_opts {
     bool no_direct_io = false;
     float flash_keep = 0;  // --flash-sparse: fraction of FFN neurons per token (bundled models)
     int flash_window = 0;  // --flash-window: neurons per layer kept cached
+    int n_gpu_layers = 0;  // -ngl: layers on the GPU (999: all)
+    int device = -1;       // --device: GPU index (tern info --devices)
 };
 
 void add_mem_options(CLI::App *c, mem_opts *o);

@@ -1,0 +1,22 @@
+// common.glsl — what every tern compute shader shares: buffers reached by device address (no
+// descriptor sets), passed in one push-constant block, and byte access to packed weight blocks.
+#extension GL_EXT_buffer_reference : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+
+layout(buffer_reference, std430, buffer_reference_align = 4) buffer F32 { float v[]; };
+layout(buffer_reference, std430, buffer_reference_align = 4) buffer U32 { uint v[]; };
+layout(buffer_reference, std430, buffer_reference_align = 4) buffer I32 { int v[]; };
+
+// a, b, c: sources, d: destination (device addresses); n0..n5 sizes; f0, f1 parameters.
+layout(push_constant) uniform Params {
+    uint64_t a, b, c, d;
+    uint n0, n1, n2, n3, n4, n5;
+    float f0, f1;
+} p;
+
+// Byte / 16-bit access at a byte offset into a word array (16-bit reads are at even offsets, so
+// they never straddle a word).
+uint byte_at(U32 buf, uint off) { return (buf.v[off >> 2] >> ((off & 3u) * 8u)) & 0xFFu; }
+uint u16_at(U32 buf, uint off) { return (buf.v[off >> 2] >> ((off & 3u) * 8u)) & 0xFFFFu; }
+float f16_at(U32 buf, uint off) { return unpackHalf2x16(u16_at(buf, off)).x; }
+int i8_at(U32 buf, uint off) { return int(byte_at(buf, off) << 24) >> 24; }

@@ -1,0 +1,409 @@
+// vk-backend.cpp — graph execution with the Vulkan backend (vk-backend.h).
+//
+// compute() places each node: on the GPU when a shader supports it and either it multiplies by an
+// offloaded weight or (other ops) one of its inputs is an offloaded weight or was computed on the
+// GPU; on the CPU otherwise. Nodes are
+// then run in order as runs of one placement. A GPU run is one command buffer: uploads of the
+// inputs it takes from the host (staging copies), one dispatch per node, downloads of what the
+// CPU or the caller reads later; it is submitted and waited for before the next run. Everything
+// a graph computes on the GPU gets its own place in one device buffer for the whole call, so a
+// tensor made by an earlier GPU run is read there again. Offloaded weights are uploaded on first
+// use and stay until their model is freed.
+#include "vk-backend.h"
+#include "vk-device.h"
+
+#include "ggml/type-table.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace tern {
+
+namespace {
+
+struct dev_weight {
+    vk_buffer buf;
+    const void *host; // the data it was uploaded from
+};
+
+struct vk_state {
+    std::mutex mu;
+    std::unique_ptr<vk_device> dev;
+    status open_error;
+    bool tried = false;
+    std::unordered_map<const tensor *, dev_weight> weights;
+    vk_buffer act, stage;
+};
+vk_state &state() {
+    static vk_state s;
+    return s;
+}
+
+size_t align256(size_t n) { return (n + 255) / 256 * 256; }
+
+const tensor *root_of(const tensor *t) {
+    while (t->view_src) t = t->view_src;
+    return t;
+}
+
+const char *mul_mat_shader(type t) {
+    switch (t) {
+    case type::f32: return "mul_mat_f32";
+    case type::f16: return "mul_mat_f16";
+    case type::q8_0: return "mul_mat_q8_0";
+    case type::q4_0: return "mul_mat_q4_0";
+    case type::q4_1: return "mul_mat_q4_1";
+    case type::q4_k: return "mul_mat_q4_k";
+    case type::q6_k: return "mul_mat_q6_k";
+    default: return nullptr;
+    }
+}
+
+// The activation rounding the CPU applies before multiplying by weights of type t (shaders/quant_act.comp),
+// and how many values one invocation covers; nullptr: none (f32 weights).
+const char *act_shader(type t, int64_t *per) {
+    switch (type_get(t)->vec_dot_type) {
+    case type::q8_0:
+    case type::q8_1: *per = 32; return "quant_act_q8";
+    case type::q8_k: *per = 256; return "quant_act_q8k";
+    case type::f16: *per = 1; return "quant_act_f16";
+    default: *per = 1; return nullptr;
+    }
+}
+
+bool f32_contig(const tensor *t) { return t && t->ttype == type::f32 && tensor_is_contiguous(t); }
+
+} // namespace
+
+bool vk_supports_op(const tensor *n) {
+    const tensor *a = n->src[0], *b = n->src[1];
+    switch (n->kind) {
+    case op::mul_mat: {
+        int64_t per;
+        const char *q = act_shader(a->ttype, &per);
+        if (q == nullptr && type_get(a->ttype)->vec_dot_type != type::f32) return false;
+        if (a->ne[0] % per != 0) return false;
+    }
+        return mul_mat_shader(a->ttype) && a->kind == op::none && f32_contig(b) && a->ne[0] % 32 == 0 && a->nb[1] % 2 == 0 &&
+               (a->ttype != type::f32 || a->nb[1] % 4 == 0) && f32_contig(n);
+    case op::add:
+    case op::mul:
+    case op::silu_mul:
+    case op::relu2_mul:
+        return f32_contig(a) && f32_contig(b) && f32_contig(n) &&
+               (tensor_nelements(b) == tensor_nelements(a) || (tensor_nrows(b) == 1 && b->ne[0] == a->ne[0]));
+    case op::scale:
+    case op::rms_norm: return f32_contig(a) && f32_contig(n);
+    case op::rope:
+        return f32_contig(a) && f32_contig(n) && b && b->ttype == type::i32 && tensor_is_contiguous(b) &&
+               n->iparams[0] % 2 == 0 && n->iparams[0] <= a->ne[0] && (n->iparams[1] == 0 || n->iparams[1] == 2);
+    default: return false;
+    }
+}
+
+namespace {
+
+status ensure_open(int index) {
+    vk_state &s = state();
+    if (s.dev) return index < 0 || index == s.dev->index() ? status::ok() : make_status(code::invalid_argument,
+        "the Vulkan backend already uses device %d; one device per process", s.dev->index());
+    if (s.tried && index < 0) return s.open_error;
+    s.tried = true;
+    s.open_error = vk_device::open(index, &s.dev);
+    return s.open_error;
+}
+
+status vk_open(int index) {
+    std::lock_guard<std::mutex> lock(state().mu);
+    return ensure_open(index);
+}
+
+std::vector<std::string> vk_devices() {
+    std::vector<std::string> out;
+    for (const vk_device_info &d : vk_list_devices()) {
+        char line[512];
+        std::snprintf(line, sizeof line, "vulkan%d: %s (%s, %.1f GiB)%s%s", d.index, d.name.c_str(), d.type.c_str(),
+                      d.vram_bytes / 1073741824.0, d.usable ? "" : " — not usable: ", d.usable ? "" : d.why_not.c_str());
+        out.push_back(line);
+    }
+    return out;
+}
+
+void vk_release(const tensor *const *w, size_t n) {
+    vk_state &s = state();
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (!s.dev) return;
+    for (size_t i = 0; i < n; i++) {
+        auto it = s.weights.find(w[i]);
+        if (it == s.weights.end()) continue;
+        s.dev->free(&it->second.buf);
+        s.weights.erase(it);
+    }
+}
+
+status grow(vk_buffer *b, size_t need, bool host) {
+    vk_state &s = state();
+    if (b->buf && b->size >= need) return status::ok();
+    s.dev->free(b);
+    return s.dev->alloc(std::max(need, (size_t)(b->size * 3 / 2)), host, b);
+}
+
+// The weight on the device, uploaded on first use.
+status weight_buffer(const tensor *w, const vk_buffer **out) {
+    vk_state &s = state();
+    auto it = s.weights.find(w);
+    if (it != s.weights.end() && (it->second.host != w->data || it->second.buf.size < tensor_nbytes(w))) {
+        s.dev->free(&it->second.buf); // not the weight it was (a freed model's tensor reused)
+        s.weights.erase(it);
+        it = s.weights.end();
+    }
+    if (it == s.weights.end()) {
+        const size_t n = tensor_nbytes(w);
+        TERN_CHECK_OR_RETURN(w->data, code::internal, "weight %s has no data to upload", w->name.c_str());
+        vk_buffer dst;
+        TERN_RETURN_IF_ERROR(s.dev->alloc(n, false, &dst));
+        // through the staging buffer, in pieces of at most 64 MiB
+        const size_t piece = std::min<size_t>(n, 64u << 20);
+        status st = grow(&s.stage, piece, true);
+        for (size_t off = 0; st && off < n; off += piece) {
+            const size_t len = std::min(piece, n - off);
+            std::memcpy(s.stage.map, (const uint8_t *)w->data + off, len);
+            st = s.dev->begin();
+            if (st) s.dev->copy(s.stage, 0, dst, off, len), st = s.dev->submit();
+        }
+        if (!st) {
+            s.dev->free(&dst);
+            return st;
+        }
+        it = s.weights.emplace(w, dev_weight{dst, w->data}).first;
+    }
+    *out = &it->second.buf;
+    return status::ok();
+}
+
+struct run_plan {
+    const std::vector<tensor *> *nodes;
+    std::vector<uint8_t> gpu;                                // per node
+    std::unordered_map<const tensor *, size_t> producer;     // root -> node index
+    std::unordered_map<const tensor *, size_t> dev_off;      // root -> offset in the act buffer
+    std::unordered_set<const tensor *> download;             // roots the host reads after their GPU run
+    std::unordered_set<const tensor *> upload;               // host roots GPU runs read, until uploaded
+    std::unordered_map<const tensor *, size_t> act_scratch;  // mul_mat -> its rounded activations
+};
+
+bool is_offloaded_weight(const tensor *t) { return t->kind == op::none && (t->flags & tensor_flag_offload); }
+
+// Device address of t (a node's input or output) once its root has a place; 0 if not.
+uint64_t addr_of(run_plan &p, const tensor *t) {
+    vk_state &s = state();
+    const tensor *r = root_of(t);
+    const size_t off = (size_t)((const uint8_t *)t->data - (const uint8_t *)r->data);
+    if (is_offloaded_weight(r)) {
+        auto it = s.weights.find(r);
+        return it == s.weights.end() ? 0 : it->second.buf.addr + off;
+    }
+    auto it = p.dev_off.find(r);
+    return it == p.dev_off.end() ? 0 : s.act.addr + it->second + off;
+}
+
+uint32_t u32(int64_t v) { return (uint32_t)v; }
+
+status dispatch(run_plan &p, const tensor *n) {
+    vk_state &s = state();
+    vk_push pc;
+    pc.a = addr_of(p, n->src[0]);
+    pc.b = n->src[1] ? addr_of(p, n->src[1]) : 0;
+    pc.d = addr_of(p, n);
+    const tensor *a = n->src[0];
+    switch (n->kind) {
+    case op::mul_mat: {
+        const int64_t K = a->ne[0], N = a->ne[1], M = tensor_nrows(n->src[1]);
+        int64_t per;
+        if (const char *q = act_shader(a->ttype, &per)) { // round the activations as the CPU would
+            vk_push qc;
+            qc.a = pc.b;
+            qc.d = pc.b = s.act.addr + p.act_scratch.at(n);
+            qc.n[0] = u32(K * M);
+            const int64_t groups = (K * M / per + 63) / 64;
+            TERN_RETURN_IF_ERROR(s.dev->dispatch(q, qc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1));
+        }
+        pc.n[0] = u32(K), pc.n[1] = u32(N), pc.n[2] = u32(a->nb[1]), pc.n[3] = u32(M);
+        return s.dev->dispatch(mul_mat_shader(a->ttype), pc, u32(std::min<int64_t>(N, 65535)), u32((N + 65534) / 65535), u32((M + 7) / 8));
+    }
+    case op::add:
+    case op::mul:
+    case op::silu_mul:
+    case op::relu2_mul:
+    case op::scale: {
+        const int64_t ne = tensor_nelements(a), groups = (ne + 255) / 256;
+        pc.n[0] = u32(ne);
+        pc.n[1] = n->src[1] ? u32(tensor_nelements(n->src[1])) : 1u;
+        pc.f[0] = n->fparams[0];
+        if (n->kind == op::scale) pc.b = pc.a;
+        const char *name = n->kind == op::add ? "add" : n->kind == op::mul ? "mul" : n->kind == op::silu_mul ? "silu_mul"
+                           : n->kind == op::relu2_mul ? "relu2_mul" : "scale";
+        return s.dev->dispatch(name, pc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1);
+    }
+    case op::rms_norm: {
+        const int64_t rows = tensor_nrows(a);
+        pc.n[0] = u32(a->ne[0]), pc.n[1] = u32(rows), pc.f[0] = n->fparams[0];
+        return s.dev->dispatch("rms_norm", pc, u32(std::min<int64_t>(rows, 65535)), u32((rows + 65534) / 65535), 1);
+    }
+    case op::rope: {
+        const int64_t D = a->ne[0], H = a->ne[1], M = a->ne[2], n_rot = n->iparams[0];
+        pc.n[0] = u32(D), pc.n[1] = u32(H), pc.n[2] = u32(M), pc.n[3] = u32(n_rot), pc.n[4] = u32(n->iparams[1]);
+        pc.f[0] = n->fparams[0];
+        const int64_t items = n_rot / 2 + (D - n_rot);
+        return s.dev->dispatch("rope", pc, u32((items + 63) / 64), u32(H), u32(M));
+    }
+    default: return make_status(code::internal, "Vulkan: no shader for %s", op_name(n->kind));
+    }
+}
+
+// Places in the act buffer for everything the GPU runs read or write (except offloaded weights),
+// for the whole graph, so no tensor moves while the graph runs; and the weights' uploads.
+status place(run_plan &p, size_t *act_bytes) {
+    const auto &nodes = *p.nodes;
+    size_t used = 0;
+    for (size_t i = 0; i < nodes.size(); i++) {
+        const tensor *n = nodes[i];
+        if (!p.gpu[i] || n->kind == op::view) continue;
+        for (const tensor *src : n->src) {
+            if (!src) continue;
+            const tensor *r = root_of(src);
+            if (is_offloaded_weight(r)) {
+                const vk_buffer *unused;
+                TERN_RETURN_IF_ERROR(weight_buffer(r, &unused));
+            } else if (!p.dev_off.count(r)) {
+                p.dev_off[r] = used;
+                p.upload.insert(r);
+                used += align256(tensor_nbytes(r));
+            }
+        }
+        p.dev_off[n] = used;
+        used += align256(tensor_nbytes(n));
+        int64_t per;
+        if (n->kind == op::mul_mat && act_shader(n->src[0]->ttype, &per)) {
+            p.act_scratch[n] = used;
+            used += align256(tensor_nbytes(n->src[1]));
+        }
+    }
+    *act_bytes = used;
+    return status::ok();
+}
+
+// One GPU run: nodes [i0, i1) of the plan (views among them need no work).
+status run_gpu(run_plan &p, size_t i0, size_t i1) {
+    vk_state &s = state();
+    const auto &nodes = *p.nodes;
+    // What the run uploads (inputs from the host, first read here) and downloads, and where they
+    // sit in the staging buffer.
+    struct xfer {
+        const tensor *root;
+        size_t stage_off, n;
+    };
+    std::vector<xfer> up, down;
+    size_t stage = 0;
+    for (size_t i = i0; i < i1; i++) {
+        const tensor *n = nodes[i];
+        if (n->kind == op::view || n->kind == op::none) continue;
+        for (const tensor *src : n->src) {
+            if (!src || !p.upload.count(root_of(src))) continue;
+            const tensor *r = root_of(src);
+            p.upload.erase(r);
+            up.push_back({r, stage, tensor_nbytes(r)});
+            stage += align256(tensor_nbytes(r));
+        }
+        if (p.download.count(n)) {
+            down.push_back({n, stage, tensor_nbytes(n)});
+            stage += align256(tensor_nbytes(n));
+        }
+    }
+    TERN_RETURN_IF_ERROR(grow(&s.stage, stage, true));
+    for (const xfer &x : up) std::memcpy((uint8_t *)s.stage.map + x.stage_off, x.root->data, x.n);
+    TERN_RETURN_IF_ERROR(s.dev->begin());
+    for (const xfer &x : up) s.dev->copy(s.stage, x.stage_off, s.act, p.dev_off[x.root], x.n);
+    for (size_t i = i0; i < i1; i++) {
+        const tensor *n = nodes[i];
+        if (n->kind == op::view || n->kind == op::none) continue;
+        TERN_RETURN_IF_ERROR(dispatch(p, n));
+    }
+    for (const xfer &x : down) s.dev->copy(s.act, p.dev_off[x.root], s.stage, x.stage_off, x.n);
+    TERN_RETURN_IF_ERROR(s.dev->submit());
+    for (const xfer &x : down) std::memcpy(x.root->data, (const uint8_t *)s.stage.map + x.stage_off, x.n);
+    return status::ok();
+}
+
+status vk_compute(const std::vector<tensor *> &nodes, const compute_options &opt) {
+    const backend_iface *cpu = backend_find("cpu");
+    TERN_CHECK_OR_RETURN(cpu, code::internal, "the Vulkan backend needs the CPU backend registered");
+    vk_state &s = state();
+    std::lock_guard<std::mutex> lock(s.mu);
+    // Streamed weights (a memory budget) move between passes: the CPU runs those graphs.
+    if (opt.before_node || !ensure_open(-1)) return cpu->compute(nodes, opt);
+
+    run_plan p;
+    p.nodes = &nodes;
+    p.gpu.assign(nodes.size(), 0);
+    for (size_t i = 0; i < nodes.size(); i++) p.producer[nodes[i]] = i;
+    auto made_on_gpu = [&](const tensor *t) {
+        auto it = p.producer.find(root_of(t));
+        return it != p.producer.end() && p.gpu[it->second];
+    };
+    for (size_t i = 0; i < nodes.size(); i++) {
+        const tensor *n = nodes[i];
+        if (n->kind == op::view) {
+            p.gpu[i] = made_on_gpu(n);
+            continue;
+        }
+        if (n->kind == op::none || !vk_supports_op(n)) continue;
+        if (n->kind == op::mul_mat) {
+            p.gpu[i] = is_offloaded_weight(n->src[0]);
+            continue;
+        }
+        for (const tensor *src : n->src)
+            if (src && (made_on_gpu(src) || is_offloaded_weight(root_of(src)))) p.gpu[i] = 1;
+    }
+    // Roots made on the GPU that the CPU (or the caller) reads.
+    for (size_t i = 0; i < nodes.size(); i++) {
+        const tensor *n = nodes[i];
+        if ((n->flags & tensor_flag_output) && made_on_gpu(n)) p.download.insert(root_of(n));
+        if (p.gpu[i] || n->kind == op::view) continue;
+        for (const tensor *src : n->src)
+            if (src && made_on_gpu(src)) p.download.insert(root_of(src));
+    }
+    size_t act_bytes = 0;
+    TERN_RETURN_IF_ERROR(place(p, &act_bytes));
+    TERN_RETURN_IF_ERROR(grow(&s.act, act_bytes, false));
+    for (size_t i = 0; i < nodes.size();) {
+        // a run: nodes of one placement (views join whichever run they fall in)
+        size_t j = i;
+        const bool g = p.gpu[i];
+        while (j < nodes.size() && (nodes[j]->kind == op::view || (bool)p.gpu[j] == g)) j++;
+        if (opt.abort_cb && i > 0 && opt.abort_cb(opt.abort_data)) return make_status(code::aborted, "computation aborted by the caller");
+        if (g) {
+            TERN_RETURN_IF_ERROR(run_gpu(p, i, j));
+        } else {
+            const std::vector<tensor *> part(nodes.begin() + (std::ptrdiff_t)i, nodes.begin() + (std::ptrdiff_t)j);
+            TERN_RETURN_IF_ERROR(cpu->compute(part, opt));
+        }
+        i = j;
+    }
+    return status::ok();
+}
+
+std::string vk_describe_matmul(type wt, int64_t n_tokens) {
+    return mul_mat_shader(wt) ? std::string("vulkan ") + type_name(wt) + " (dequantized in the shader)" : "cpu";
+}
+
+const backend_iface k_vk_backend = {"vulkan", vk_supports_op, vk_compute, vk_describe_matmul, vk_open, vk_devices, vk_release};
+
+} // namespace
+
+void vk_backend_register() { backend_register(&k_vk_backend); }
+
+} // namespace tern

@@ -1,0 +1,295 @@
+// vk-device.cpp — Vulkan instance, device, memory, pipelines and submission (vk-device.h).
+#include "vk-device.h"
+#include "vk-shaders.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace tern {
+
+namespace {
+
+const char *type_word(VkPhysicalDeviceType t) {
+    switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete";
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated";
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual";
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return "cpu";
+    default: return "other";
+    }
+}
+
+VkInstance make_instance() {
+    VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
+    app.pApplicationName = "tern";
+    app.apiVersion = VK_API_VERSION_1_2;
+    VkInstanceCreateInfo ci{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
+    ci.pApplicationInfo = &app;
+    VkInstance inst = VK_NULL_HANDLE;
+    if (vkCreateInstance(&ci, nullptr, &inst) != VK_SUCCESS) return VK_NULL_HANDLE;
+    return inst;
+}
+
+std::vector<VkPhysicalDevice> physical_devices(VkInstance inst) {
+    uint32_t n = 0;
+    vkEnumeratePhysicalDevices(inst, &n, nullptr);
+    std::vector<VkPhysicalDevice> v(n);
+    if (n) vkEnumeratePhysicalDevices(inst, &n, v.data());
+    v.resize(n);
+    return v;
+}
+
+vk_device_info describe(VkPhysicalDevice pd, int index) {
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties(pd, &props);
+    VkPhysicalDeviceMemoryProperties mp;
+    vkGetPhysicalDeviceMemoryProperties(pd, &mp);
+    uint64_t vram = 0;
+    for (uint32_t i = 0; i < mp.memoryHeapCount; i++)
+        if (mp.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) vram = std::max<uint64_t>(vram, mp.memoryHeaps[i].size);
+    VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+    VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+    f2.pNext = &f12;
+    vkGetPhysicalDeviceFeatures2(pd, &f2);
+    vk_device_info d{index, props.deviceName, type_word(props.deviceType), vram, true, ""};
+    if (props.apiVersion < VK_API_VERSION_1_2) d.usable = false, d.why_not = "Vulkan 1.2 is needed";
+    else if (!f12.bufferDeviceAddress) d.usable = false, d.why_not = "no buffer device address";
+    else if (!f2.features.shaderInt64) d.usable = false, d.why_not = "no 64-bit integers in shaders";
+    return d;
+}
+
+} // namespace
+
+std::vector<vk_device_info> vk_list_devices() {
+    std::vector<vk_device_info> out;
+    VkInstance inst = make_instance();
+    if (!inst) return out;
+    const auto pds = physical_devices(inst);
+    for (size_t i = 0; i < pds.size(); i++) out.push_back(describe(pds[i], (int)i));
+    vkDestroyInstance(inst, nullptr);
+    return out;
+}
+
+status vk_device::open(int index, std::unique_ptr<vk_device> *out) {
+    std::unique_ptr<vk_device> d(new vk_device());
+    d->inst_ = make_instance();
+    TERN_CHECK_OR_RETURN(d->inst_, code::unsupported, "no Vulkan driver (vkCreateInstance failed)");
+    const auto pds = physical_devices(d->inst_);
+    TERN_CHECK_OR_RETURN(!pds.empty(), code::unsupported, "Vulkan reports no device");
+    if (index < 0)
+        if (const char *e = std::getenv("TERN_VK_DEVICE"); e && *e) index = std::atoi(e);
+    if (index < 0) { // the first discrete GPU, else the first usable device
+        for (size_t i = 0; i < pds.size() && index < 0; i++) {
+            const vk_device_info info = describe(pds[i], (int)i);
+            if (info.usable && info.type == "discrete") index = (int)i;
+        }
+        for (size_t i = 0; i < pds.size() && index < 0; i++)
+            if (describe(pds[i], (int)i).usable) index = (int)i;
+        TERN_CHECK_OR_RETURN(index >= 0, code::unsupported, "no Vulkan device has what tern needs (tern info --devices)");
+    }
+    TERN_CHECK_OR_RETURN(index < (int)pds.size(), code::invalid_argument, "Vulkan device %d does not exist (%zu devices)", index,
+                         pds.size());
+    const vk_device_info info = describe(pds[(size_t)index], index);
+    TERN_CHECK_OR_RETURN(info.usable, code::unsupported, "Vulkan device %d (%s): %s", index, info.name.c_str(), info.why_not.c_str());
+    d->index_ = index;
+    d->name_ = info.name;
+    d->phys_ = pds[(size_t)index];
+    vkGetPhysicalDeviceMemoryProperties(d->phys_, &d->memprops_);
+
+    uint32_t nq = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(d->phys_, &nq, nullptr);
+    std::vector<VkQueueFamilyProperties> qf(nq);
+    vkGetPhysicalDeviceQueueFamilyProperties(d->phys_, &nq, qf.data());
+    bool found = false;
+    for (uint32_t i = 0; i < nq && !found; i++)
+        if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) d->queue_family_ = i, found = true;
+    TERN_CHECK_OR_RETURN(found, code::unsupported, "Vulkan device %s has no compute queue", d->name_.c_str());
+
+    const float prio = 1.0f;
+    VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
+    qci.queueFamilyIndex = d->queue_family_;
+    qci.queueCount = 1;
+    qci.pQueuePriorities = &prio;
+    VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+    f12.bufferDeviceAddress = VK_TRUE;
+    VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+    f2.pNext = &f12;
+    f2.features.shaderInt64 = VK_TRUE;
+    VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+    dci.pNext = &f2;
+    dci.queueCreateInfoCount = 1;
+    dci.pQueueCreateInfos = &qci;
+    TERN_CHECK_OR_RETURN(vkCreateDevice(d->phys_, &dci, nullptr, &d->dev_) == VK_SUCCESS, code::unsupported,
+                         "cannot create a Vulkan device on %s", d->name_.c_str());
+    vkGetDeviceQueue(d->dev_, d->queue_family_, 0, &d->queue_);
+
+    VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+    pci.queueFamilyIndex = d->queue_family_;
+    TERN_CHECK_OR_RETURN(vkCreateCommandPool(d->dev_, &pci, nullptr, &d->pool_) == VK_SUCCESS, code::internal, "vkCreateCommandPool failed");
+    VkCommandBufferAllocateInfo cai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    cai.commandPool = d->pool_;
+    cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    cai.commandBufferCount = 1;
+    TERN_CHECK_OR_RETURN(vkAllocateCommandBuffers(d->dev_, &cai, &d->cmd_) == VK_SUCCESS, code::internal, "vkAllocateCommandBuffers failed");
+    VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    TERN_CHECK_OR_RETURN(vkCreateFence(d->dev_, &fci, nullptr, &d->fence_) == VK_SUCCESS, code::internal, "vkCreateFence failed");
+
+    VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(vk_push)};
+    VkPipelineLayoutCreateInfo lci{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+    lci.pushConstantRangeCount = 1;
+    lci.pPushConstantRanges = &range;
+    TERN_CHECK_OR_RETURN(vkCreatePipelineLayout(d->dev_, &lci, nullptr, &d->layout_) == VK_SUCCESS, code::internal,
+                         "vkCreatePipelineLayout failed");
+    VkPipelineCacheCreateInfo cci{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+    vkCreatePipelineCache(d->dev_, &cci, nullptr, &d->cache_);
+    *out = std::move(d);
+    return status::ok();
+}
+
+vk_device::~vk_device() {
+    if (dev_) {
+        vkDeviceWaitIdle(dev_);
+        for (auto &kv : pipelines_) vkDestroyPipeline(dev_, kv.second, nullptr);
+        if (cache_) vkDestroyPipelineCache(dev_, cache_, nullptr);
+        if (layout_) vkDestroyPipelineLayout(dev_, layout_, nullptr);
+        if (fence_) vkDestroyFence(dev_, fence_, nullptr);
+        if (pool_) vkDestroyCommandPool(dev_, pool_, nullptr);
+        vkDestroyDevice(dev_, nullptr);
+    }
+    if (inst_) vkDestroyInstance(inst_, nullptr);
+}
+
+status vk_device::alloc(VkDeviceSize size, bool host_visible, vk_buffer *out) {
+    *out = vk_buffer{};
+    size = std::max<VkDeviceSize>(size, 256);
+    VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+    bci.size = size;
+    bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT |
+                VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT;
+    bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+    TERN_CHECK_OR_RETURN(vkCreateBuffer(dev_, &bci, nullptr, &out->buf) == VK_SUCCESS, code::out_of_memory,
+                         "cannot create a Vulkan buffer of %llu bytes", (unsigned long long)size);
+    VkMemoryRequirements req;
+    vkGetBufferMemoryRequirements(dev_, out->buf, &req);
+    // Host-visible: coherent, cached if possible (downloads read it). Device: device-local.
+    const VkMemoryPropertyFlags want = host_visible ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
+                                                    : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+    int type_index = -1;
+    for (int pass = 0; pass < 2 && type_index < 0; pass++)
+        for (uint32_t i = 0; i < memprops_.memoryTypeCount && type_index < 0; i++) {
+            const VkMemoryPropertyFlags f = memprops_.memoryTypes[i].propertyFlags;
+            const bool cached_ok = !host_visible || pass == 1 || (f & VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
+            if ((req.memoryTypeBits & (1u << i)) && (f & want) == want && cached_ok) type_index = (int)i;
+        }
+    if (type_index < 0) {
+        vkDestroyBuffer(dev_, out->buf, nullptr);
+        out->buf = VK_NULL_HANDLE;
+        return status(code::unsupported, "no Vulkan memory type for a buffer");
+    }
+    VkMemoryAllocateFlagsInfo flags{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO};
+    flags.flags = VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT;
+    VkMemoryAllocateInfo mai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
+    mai.pNext = &flags;
+    mai.allocationSize = req.size;
+    mai.memoryTypeIndex = (uint32_t)type_index;
+    if (vkAllocateMemory(dev_, &mai, nullptr, &out->mem) != VK_SUCCESS) {
+        vkDestroyBuffer(dev_, out->buf, nullptr);
+        *out = vk_buffer{};
+        return make_status(code::out_of_memory, "out of Vulkan device memory (%llu bytes wanted)", (unsigned long long)size);
+    }
+    vkBindBufferMemory(dev_, out->buf, out->mem, 0);
+    if (host_visible && vkMapMemory(dev_, out->mem, 0, VK_WHOLE_SIZE, 0, &out->map) != VK_SUCCESS) {
+        free(out);
+        return status(code::internal, "cannot map a Vulkan buffer");
+    }
+    VkBufferDeviceAddressInfo ai{VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO};
+    ai.buffer = out->buf;
+    out->addr = vkGetBufferDeviceAddress(dev_, &ai);
+    out->size = size;
+    return status::ok();
+}
+
+void vk_device::free(vk_buffer *b) {
+    if (b->map) vkUnmapMemory(dev_, b->mem);
+    if (b->buf) vkDestroyBuffer(dev_, b->buf, nullptr);
+    if (b->mem) vkFreeMemory(dev_, b->mem, nullptr);
+    *b = vk_buffer{};
+}
+
+status vk_device::pipeline(const char *shader, VkPipeline *out) {
+    auto it = pipelines_.find(shader);
+    if (it != pipelines_.end()) {
+        *out = it->second;
+        return status::ok();
+    }
+    const vk_shader *s = vk_shaders;
+    while (s->name && std::strcmp(s->name, shader) != 0) s++;
+    TERN_CHECK_OR_RETURN(s->name, code::internal, "no Vulkan shader named %s", shader);
+    VkShaderModuleCreateInfo mci{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
+    mci.codeSize = s->n_words * 4;
+    mci.pCode = s->code;
+    VkShaderModule mod;
+    TERN_CHECK_OR_RETURN(vkCreateShaderModule(dev_, &mci, nullptr, &mod) == VK_SUCCESS, code::internal, "bad SPIR-V for %s", shader);
+    VkComputePipelineCreateInfo pci{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+    pci.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+    pci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+    pci.stage.module = mod;
+    pci.stage.pName = "main";
+    pci.layout = layout_;
+    VkPipeline p;
+    const VkResult r = vkCreateComputePipelines(dev_, cache_, 1, &pci, nullptr, &p);
+    vkDestroyShaderModule(dev_, mod, nullptr);
+    TERN_CHECK_OR_RETURN(r == VK_SUCCESS, code::internal, "cannot create the Vulkan pipeline %s", shader);
+    pipelines_[shader] = p;
+    *out = p;
+    return status::ok();
+}
+
+status vk_device::begin() {
+    vkResetCommandBuffer(cmd_, 0);
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    TERN_CHECK_OR_RETURN(vkBeginCommandBuffer(cmd_, &bi) == VK_SUCCESS, code::internal, "vkBeginCommandBuffer failed");
+    return status::ok();
+}
+
+void vk_device::barrier() {
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT;
+    vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
+}
+
+void vk_device::copy(const vk_buffer &src, VkDeviceSize src_off, const vk_buffer &dst, VkDeviceSize dst_off, VkDeviceSize n) {
+    VkBufferCopy r{src_off, dst_off, n};
+    vkCmdCopyBuffer(cmd_, src.buf, dst.buf, 1, &r);
+    barrier();
+}
+
+status vk_device::dispatch(const char *shader, const vk_push &pc, uint32_t gx, uint32_t gy, uint32_t gz) {
+    VkPipeline p;
+    TERN_RETURN_IF_ERROR(pipeline(shader, &p));
+    vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, p);
+    vkCmdPushConstants(cmd_, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, &pc);
+    vkCmdDispatch(cmd_, gx, gy, gz);
+    barrier();
+    n_dispatch_++;
+    return status::ok();
+}
+
+status vk_device::submit() {
+    TERN_CHECK_OR_RETURN(vkEndCommandBuffer(cmd_) == VK_SUCCESS, code::internal, "vkEndCommandBuffer failed");
+    VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+    si.commandBufferCount = 1;
+    si.pCommandBuffers = &cmd_;
+    vkResetFences(dev_, 1, &fence_);
+    TERN_CHECK_OR_RETURN(vkQueueSubmit(queue_, 1, &si, fence_) == VK_SUCCESS, code::internal, "vkQueueSubmit failed");
+    const VkResult r = vkWaitForFences(dev_, 1, &fence_, VK_TRUE, UINT64_MAX);
+    TERN_CHECK_OR_RETURN(r == VK_SUCCESS, code::internal, "the Vulkan device failed (%d)", (int)r);
+    return status::ok();
+}
+
+} // namespace tern
