@@ -15,6 +15,7 @@
 #include "ggml/type-table.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -31,7 +32,10 @@ struct dev_weight {
 };
 
 struct vk_state {
+    ~vk_state(); // prints the profile ($TERN_VK_PROFILE)
     std::mutex mu;
+    double cpu_ms = 0; // wall time of the CPU runs inside Vulkan graphs
+    int64_t n_cpu_runs = 0, n_graphs = 0;
     std::unique_ptr<vk_device> dev;
     status open_error;
     bool tried = false;
@@ -41,6 +45,22 @@ struct vk_state {
 vk_state &state() {
     static vk_state s;
     return s;
+}
+
+vk_state::~vk_state() {
+    if (!dev || !dev->profiling()) return;
+    std::fprintf(stderr, "vulkan profile (%s): %lld graphs, %lld GPU submissions taking %.1f ms (recording to fence), "
+                         "%lld CPU runs taking %.1f ms\n",
+                 dev->name().c_str(), (long long)n_graphs, (long long)dev->n_submits(), dev->submit_wall_ms(), (long long)n_cpu_runs, cpu_ms);
+    double total = 0;
+    for (const auto &kv : dev->profile()) total += kv.second.gpu_ms;
+    for (const auto &kv : dev->profile())
+        std::fprintf(stderr, "  %-16s %8lld dispatches %10.2f ms GPU (%4.1f%%) %8.1f us each\n", kv.first.c_str(),
+                     (long long)kv.second.count, kv.second.gpu_ms, 100.0 * kv.second.gpu_ms / std::max(total, 1e-9),
+                     1000.0 * kv.second.gpu_ms / (double)std::max<int64_t>(kv.second.count, 1));
+    for (auto &kv : weights) dev->free(&kv.second.buf);
+    dev->free(&act);
+    dev->free(&stage);
 }
 
 size_t align256(size_t n) { return (n + 255) / 256 * 256; }
@@ -376,6 +396,7 @@ status vk_compute(const std::vector<tensor *> &nodes, const compute_options &opt
         for (const tensor *src : n->src)
             if (src && made_on_gpu(src)) p.download.insert(root_of(src));
     }
+    s.n_graphs++;
     size_t act_bytes = 0;
     TERN_RETURN_IF_ERROR(place(p, &act_bytes));
     TERN_RETURN_IF_ERROR(grow(&s.act, act_bytes, false));
@@ -389,7 +410,10 @@ status vk_compute(const std::vector<tensor *> &nodes, const compute_options &opt
             TERN_RETURN_IF_ERROR(run_gpu(p, i, j));
         } else {
             const std::vector<tensor *> part(nodes.begin() + (std::ptrdiff_t)i, nodes.begin() + (std::ptrdiff_t)j);
+            const auto t0 = std::chrono::steady_clock::now();
             TERN_RETURN_IF_ERROR(cpu->compute(part, opt));
+            s.cpu_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            s.n_cpu_runs++;
         }
         i = j;
     }

@@ -3,6 +3,7 @@
 #include "vk-shaders.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -144,6 +145,15 @@ status vk_device::open(int index, std::unique_ptr<vk_device> *out) {
                          "vkCreatePipelineLayout failed");
     VkPipelineCacheCreateInfo cci{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
     vkCreatePipelineCache(d->dev_, &cci, nullptr, &d->cache_);
+    if (const char *e = std::getenv("TERN_VK_PROFILE"); e && *e && *e != '0' && qf[d->queue_family_].timestampValidBits > 0) {
+        VkPhysicalDeviceProperties props;
+        vkGetPhysicalDeviceProperties(d->phys_, &props);
+        d->ts_period_ns_ = props.limits.timestampPeriod;
+        VkQueryPoolCreateInfo qpi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+        qpi.queryType = VK_QUERY_TYPE_TIMESTAMP;
+        qpi.queryCount = k_max_queries;
+        if (vkCreateQueryPool(d->dev_, &qpi, nullptr, &d->qpool_) != VK_SUCCESS) d->qpool_ = VK_NULL_HANDLE;
+    }
     *out = std::move(d);
     return status::ok();
 }
@@ -155,6 +165,7 @@ vk_device::~vk_device() {
         if (cache_) vkDestroyPipelineCache(dev_, cache_, nullptr);
         if (layout_) vkDestroyPipelineLayout(dev_, layout_, nullptr);
         if (fence_) vkDestroyFence(dev_, fence_, nullptr);
+        if (qpool_) vkDestroyQueryPool(dev_, qpool_, nullptr);
         if (pool_) vkDestroyCommandPool(dev_, pool_, nullptr);
         vkDestroyDevice(dev_, nullptr);
     }
@@ -252,6 +263,10 @@ status vk_device::begin() {
     VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     TERN_CHECK_OR_RETURN(vkBeginCommandBuffer(cmd_, &bi) == VK_SUCCESS, code::internal, "vkBeginCommandBuffer failed");
+    if (qpool_) vkCmdResetQueryPool(cmd_, qpool_, 0, k_max_queries);
+    n_query_ = 0;
+    query_names_.clear();
+    begin_time_ = std::chrono::steady_clock::now();
     return status::ok();
 }
 
@@ -274,7 +289,14 @@ status vk_device::dispatch(const char *shader, const vk_push &pc, uint32_t gx, u
     TERN_RETURN_IF_ERROR(pipeline(shader, &p));
     vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, p);
     vkCmdPushConstants(cmd_, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, &pc);
+    const bool timed = qpool_ && n_query_ + 2 <= k_max_queries;
+    if (timed) vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, qpool_, n_query_);
     vkCmdDispatch(cmd_, gx, gy, gz);
+    if (timed) {
+        vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, qpool_, n_query_ + 1);
+        n_query_ += 2;
+        query_names_.push_back(shader);
+    }
     barrier();
     n_dispatch_++;
     return status::ok();
@@ -289,6 +311,17 @@ status vk_device::submit() {
     TERN_CHECK_OR_RETURN(vkQueueSubmit(queue_, 1, &si, fence_) == VK_SUCCESS, code::internal, "vkQueueSubmit failed");
     const VkResult r = vkWaitForFences(dev_, 1, &fence_, VK_TRUE, UINT64_MAX);
     TERN_CHECK_OR_RETURN(r == VK_SUCCESS, code::internal, "the Vulkan device failed (%d)", (int)r);
+    n_submit_++;
+    submit_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin_time_).count();
+    if (qpool_ && n_query_) {
+        std::vector<uint64_t> ts(n_query_);
+        if (vkGetQueryPoolResults(dev_, qpool_, 0, n_query_, ts.size() * 8, ts.data(), 8, VK_QUERY_RESULT_64_BIT) == VK_SUCCESS)
+            for (size_t i = 0; i < query_names_.size(); i++) {
+                prof_entry &e = prof_[query_names_[i]];
+                e.gpu_ms += (double)(ts[2 * i + 1] - ts[2 * i]) * ts_period_ns_ * 1e-6;
+                e.count++;
+            }
+    }
     return status::ok();
 }
 

@@ -7,6 +7,7 @@
 
 #include <vulkan/vulkan.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -63,6 +64,17 @@ class vk_device {
     status submit();
     int n_dispatches() const { return n_dispatch_; }
 
+    // Profiling ($TERN_VK_PROFILE=1): GPU time per shader from timestamps around each dispatch,
+    // plus submissions and their wall time (recording to fence); printed by the backend at exit.
+    bool profiling() const { return qpool_ != VK_NULL_HANDLE; }
+    struct prof_entry {
+        double gpu_ms = 0;
+        int64_t count = 0;
+    };
+    const std::map<std::string, prof_entry> &profile() const { return prof_; }
+    int64_t n_submits() const { return n_submit_; }
+    double submit_wall_ms() const { return submit_ms_; }
+
   private:
     vk_device() = default;
     status pipeline(const char *shader, VkPipeline *out);
@@ -83,6 +95,15 @@ class vk_device {
     std::map<std::string, VkPipeline> pipelines_;
     VkPhysicalDeviceMemoryProperties memprops_{};
     int n_dispatch_ = 0;
+    VkQueryPool qpool_ = VK_NULL_HANDLE;
+    static constexpr uint32_t k_max_queries = 8192;
+    uint32_t n_query_ = 0;
+    float ts_period_ns_ = 1.0f;
+    std::vector<std::string> query_names_; // per pair of queries
+    std::map<std::string, prof_entry> prof_;
+    int64_t n_submit_ = 0;
+    double submit_ms_ = 0;
+    std::chrono::steady_clock::time_point begin_time_;
 };
 
 } // namespace tern

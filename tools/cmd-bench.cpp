@@ -123,8 +123,11 @@ int bench(const bench_opts &o) {
             return 1;
         }
     }
-    char desc[128];
-    tern_model_desc(model.get(), desc, sizeof desc);
+    char desc_buf[128];
+    tern_model_desc(model.get(), desc_buf, sizeof desc_buf);
+    // GPU offload shows in the model column and in the JSON (n_gpu_layers)
+    const std::string desc_s = std::string(desc_buf) + (o.mem.n_gpu_layers > 0 ? " ngl " + std::to_string(o.mem.n_gpu_layers) : "");
+    const char *desc = desc_s.c_str();
     const double size_mib = tern_model_size_bytes(model.get()) / 1048576.0;
     const tern_io_stats plan = tern_model_io_stats(model.get());
     if (!o.json) print_io_plan(stdout, model.get());
@@ -158,11 +161,11 @@ int bench(const bench_opts &o) {
             std::string name = t.p ? "pp" + std::to_string(t.p) : "tg" + std::to_string(t.n);
             if (o.depth) name += " @ d" + std::to_string(o.depth) + (o.synthetic_depth ? "s" : "");
             if (o.json) {
-                std::printf("{\"model\": \"%s\", \"model_size_bytes\": %llu, \"threads\": %d, \"kv_type\": \"%s\", "
+                std::printf("{\"model\": \"%s\", \"n_gpu_layers\": %d, \"model_size_bytes\": %llu, \"threads\": %d, \"kv_type\": \"%s\", "
                             "\"kv_policy\": \"%s\", \"kv_budget\": %d, \"kv_bytes_per_token\": %.1f, \"kv_vs_f16\": %.4f, "
                             "\"test\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"depth\": %d, \"synthetic_depth\": %s, "
                             "\"reps\": %d, \"tokens_per_s_mean\": %.3f, \"tokens_per_s_median\": %.3f, \"tokens_per_s_sd\": %.3f, \"samples\": [",
-                            desc, (unsigned long long)tern_model_size_bytes(model.get()), th, o.kv.type.c_str(),
+                            desc_buf, o.mem.n_gpu_layers, (unsigned long long)tern_model_size_bytes(model.get()), th, o.kv.type.c_str(),
                             o.kv.policy.c_str(), o.kv.budget, ks.bytes_per_token, ks.bytes_per_token / ks.f16_bytes_per_token,
                             name.c_str(), t.p, t.n, o.depth, o.synthetic_depth ? "true" : "false", o.reps, s.mean, s.median, s.sd);
                 for (size_t i = 0; i < v.size(); i++) std::printf("%s%.3f", i ? ", " : "", v[i]);
