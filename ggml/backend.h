@@ -36,10 +36,12 @@ struct backend_iface {
     std::string (*describe_matmul)(type wt, int64_t n_tokens);
     // Optional (null for the CPU). open: make device `device` (-1: the backend's choice) the one
     // compute() uses. devices: one line per device the backend sees. release: forget what the
-    // backend keeps of these weights (their model is being freed).
+    // backend keeps of these weights (their model is being freed). release_kv: the same for KV
+    // cache layers (kv_layer::uid) whose context is being freed.
     status (*open)(int device) = nullptr;
     std::vector<std::string> (*devices)() = nullptr;
     void (*release)(const tensor *const *weights, size_t n) = nullptr;
+    void (*release_kv)(const uint64_t *uids, size_t n) = nullptr;
 };
 
 void backend_register(const backend_iface *b);

@@ -79,6 +79,11 @@ struct kv_layer {
     int64_t n_new = 0;                    // tokens the pass appends (after the committed ones)
     bool track = false;                   // accumulate attention probabilities into heads[].score
     int64_t track_from = 0;               // ... only for query tokens m >= track_from of the pass
+    // For backends that mirror the cache in their own memory: uid names this layer's cache for
+    // its lifetime (never reused); epoch changes whenever the runtime rewrites or drops rows
+    // already stored (truncation, eviction, compaction, a restored state), so a mirror of rows
+    // [0, n_main) must be read again. Appending new rows (kv_store, then commit) does not change it.
+    uint64_t uid = 0, epoch = 0;
     // Where kv_store puts new tokens: the residual for kivi, the main store otherwise.
     bool staged() const { return kv_is_kivi(fmt); }
 };

@@ -12,11 +12,13 @@
 #include "vk-backend.h"
 #include "vk-device.h"
 
+#include "ggml/kv-layout.h"
 #include "ggml/type-table.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
@@ -31,10 +33,20 @@ struct dev_weight {
     const void *host; // the data it was uploaded from
 };
 
+// The device copy of one layer's F16 KV cache: rows [0, n_valid) of every head equal the host's.
+struct kv_mirror {
+    vk_buffer k, v; // [Hkv][cap][D] f16
+    int64_t cap = 0, D = 0, Hkv = 0;
+    uint64_t epoch = 0;
+    int64_t n_valid = 0;
+};
+
 struct vk_state {
-    ~vk_state(); // prints the profile ($TERN_VK_PROFILE)
+    ~vk_state();
+    std::unordered_map<uint64_t, kv_mirror> mirrors; // by kv_layer::uid // prints the profile ($TERN_VK_PROFILE)
     std::mutex mu;
     double cpu_ms = 0; // wall time of the CPU runs inside Vulkan graphs
+    std::map<std::string, int64_t> cpu_ops; // ops run on the CPU, by kind
     int64_t n_cpu_runs = 0, n_graphs = 0;
     std::unique_ptr<vk_device> dev;
     status open_error;
@@ -58,7 +70,9 @@ vk_state::~vk_state() {
         std::fprintf(stderr, "  %-16s %8lld dispatches %10.2f ms GPU (%4.1f%%) %8.1f us each\n", kv.first.c_str(),
                      (long long)kv.second.count, kv.second.gpu_ms, 100.0 * kv.second.gpu_ms / std::max(total, 1e-9),
                      1000.0 * kv.second.gpu_ms / (double)std::max<int64_t>(kv.second.count, 1));
+    for (const auto &kv : cpu_ops) std::fprintf(stderr, "  on the CPU: %-12s %8lld nodes\n", kv.first.c_str(), (long long)kv.second);
     for (auto &kv : weights) dev->free(&kv.second.buf);
+    for (auto &kv : mirrors) dev->free(&kv.second.k), dev->free(&kv.second.v);
     dev->free(&act);
     dev->free(&stage);
 }
@@ -121,6 +135,21 @@ bool vk_supports_op(const tensor *n) {
     case op::rope:
         return f32_contig(a) && f32_contig(n) && b && b->ttype == type::i32 && tensor_is_contiguous(b) &&
                n->iparams[0] % 2 == 0 && n->iparams[0] <= a->ne[0] && (n->iparams[1] == 0 || n->iparams[1] == 2);
+    case op::kv_store:
+    case op::attention: {
+        const bool store = n->kind == op::kv_store;
+        const kv_batch *kb = (const kv_batch *)n->src[store ? 2 : 1]->data;
+        if (!kb || !f32_contig(a) || (store && !f32_contig(b)) || (!store && !f32_contig(n))) return false;
+        if (!store && (n->iparams[0] != 0 || n->fparams[1] != 0.0f)) return false; // no window, no soft-cap
+        for (const kv_span &sp : kb->spans) {
+            const kv_layer &L = *sp.layer;
+            if (L.fmt != kv_format::f16 || L.staged() || L.track || L.D % 2 != 0 || L.D > 256) return false;
+            if (!store && a->ne[1] % L.n_head_kv != 0) return false;
+            for (int64_t h = 0; h < L.n_head_kv; h++) // evicted slots or heads out of step: the CPU's job
+                if (L.heads[h].n_dead != 0 || L.heads[h].n_main != L.heads[0].n_main) return false;
+        }
+        return true;
+    }
     default: return false;
     }
 }
@@ -165,6 +194,19 @@ void vk_release(const tensor *const *w, size_t n) {
     }
 }
 
+void vk_release_kv(const uint64_t *uids, size_t n) {
+    vk_state &s = state();
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (!s.dev) return;
+    for (size_t i = 0; i < n; i++) {
+        auto it = s.mirrors.find(uids[i]);
+        if (it == s.mirrors.end()) continue;
+        s.dev->free(&it->second.k);
+        s.dev->free(&it->second.v);
+        s.mirrors.erase(it);
+    }
+}
+
 status grow(vk_buffer *b, size_t need, bool host) {
     vk_state &s = state();
     if (b->buf && b->size >= need) return status::ok();
@@ -204,6 +246,46 @@ status weight_buffer(const tensor *w, const vk_buffer **out) {
     *out = &it->second.buf;
     return status::ok();
 }
+
+// The layer's mirror, brought up to the host's committed rows (re-read from the start when the
+// runtime rewrote rows: kv_layer::epoch).
+status sync_mirror(const kv_layer &L, kv_mirror **out) {
+    vk_state &s = state();
+    kv_mirror &m = s.mirrors[L.uid];
+    if (!m.k.buf || m.cap != L.cap_main || m.D != L.D || m.Hkv != L.n_head_kv) {
+        s.dev->free(&m.k);
+        s.dev->free(&m.v);
+        m = kv_mirror{};
+        const size_t bytes = (size_t)(L.n_head_kv * L.cap_main * L.D) * 2;
+        TERN_RETURN_IF_ERROR(s.dev->alloc(bytes, false, &m.k));
+        TERN_RETURN_IF_ERROR(s.dev->alloc(bytes, false, &m.v));
+        m.cap = L.cap_main, m.D = L.D, m.Hkv = L.n_head_kv, m.epoch = L.epoch;
+    }
+    if (m.epoch != L.epoch) m.n_valid = 0, m.epoch = L.epoch;
+    const int64_t n_main = L.heads[0].n_main;
+    m.n_valid = std::min(m.n_valid, n_main);
+    if (m.n_valid < n_main) { // upload rows [n_valid, n_main) of every head
+        const size_t row = (size_t)L.D * 2, n = (size_t)(n_main - m.n_valid) * row;
+        TERN_RETURN_IF_ERROR(grow(&s.stage, 2 * n * (size_t)L.n_head_kv, true));
+        TERN_RETURN_IF_ERROR(s.dev->begin());
+        size_t at = 0;
+        for (int64_t h = 0; h < L.n_head_kv; h++) {
+            const size_t dev_off = (size_t)(h * L.cap_main + m.n_valid) * row;
+            std::memcpy((uint8_t *)s.stage.map + at, L.heads[h].k + (size_t)m.n_valid * row, n);
+            s.dev->copy(s.stage, at, m.k, dev_off, n);
+            at += n;
+            std::memcpy((uint8_t *)s.stage.map + at, L.heads[h].v + (size_t)m.n_valid * row, n);
+            s.dev->copy(s.stage, at, m.v, dev_off, n);
+            at += n;
+        }
+        TERN_RETURN_IF_ERROR(s.dev->submit());
+        m.n_valid = n_main;
+    }
+    *out = &m;
+    return status::ok();
+}
+
+const kv_batch *batch_of(const tensor *n) { return (const kv_batch *)n->src[n->kind == op::kv_store ? 2 : 1]->data; }
 
 struct run_plan {
     const std::vector<tensor *> *nodes;
@@ -280,8 +362,41 @@ status dispatch(run_plan &p, const tensor *n) {
         const int64_t items = n_rot / 2 + (D - n_rot);
         return s.dev->dispatch("rope", pc, u32((items + 63) / 64), u32(H), u32(M));
     }
+    case op::kv_store:
+        for (const kv_span &sp : batch_of(n)->spans) {
+            const kv_layer &L = *sp.layer;
+            const kv_mirror &m = s.mirrors.at(L.uid);
+            vk_push kc;
+            kc.a = addr_of(p, n->src[0]) + (uint64_t)sp.first * n->src[0]->nb[1];
+            kc.b = addr_of(p, n->src[1]) + (uint64_t)sp.first * n->src[1]->nb[1];
+            kc.c = m.k.addr, kc.d = m.v.addr;
+            kc.n[0] = u32(L.D), kc.n[1] = u32(L.n_head_kv), kc.n[2] = u32(L.cap_main), kc.n[3] = u32(L.heads[0].n_main), kc.n[4] = u32(sp.n);
+            TERN_RETURN_IF_ERROR(s.dev->dispatch("kv_store", kc, u32((L.D * L.n_head_kv / 2 + 63) / 64), u32(sp.n), 1));
+        }
+        return status::ok();
+    case op::attention:
+        for (const kv_span &sp : batch_of(n)->spans) {
+            const kv_layer &L = *sp.layer;
+            const kv_mirror &m = s.mirrors.at(L.uid);
+            vk_push ac;
+            ac.a = addr_of(p, n->src[0]) + (uint64_t)sp.first * n->src[0]->nb[2];
+            ac.b = m.k.addr, ac.c = m.v.addr;
+            ac.d = addr_of(p, n) + (uint64_t)sp.first * n->nb[1];
+            ac.n[0] = u32(L.D), ac.n[1] = u32(a->ne[1]), ac.n[2] = u32(L.n_head_kv), ac.n[3] = u32(L.heads[0].n_main);
+            ac.n[4] = u32(L.cap_main), ac.n[5] = u32(sp.n);
+            ac.f[0] = n->fparams[0];
+            TERN_RETURN_IF_ERROR(s.dev->dispatch("attention", ac, u32(a->ne[1]), u32(sp.n), 1));
+        }
+        return status::ok();
     default: return make_status(code::internal, "Vulkan: no shader for %s", op_name(n->kind));
     }
+}
+
+// Inputs that are not data: the KV cache leaf (a kv_batch) and attention's kv_store dependency.
+bool skip_src(const tensor *n, const tensor *src) {
+    if (n->kind == op::kv_store) return src == n->src[2];
+    if (n->kind == op::attention) return src == n->src[1] || src == n->src[2];
+    return false;
 }
 
 // Places in the act buffer for everything the GPU runs read or write (except offloaded weights),
@@ -292,8 +407,13 @@ status place(run_plan &p, size_t *act_bytes) {
     for (size_t i = 0; i < nodes.size(); i++) {
         const tensor *n = nodes[i];
         if (!p.gpu[i] || n->kind == op::view) continue;
+        if (n->kind == op::kv_store || n->kind == op::attention)
+            for (const kv_span &sp : batch_of(n)->spans) {
+                kv_mirror *unused;
+                TERN_RETURN_IF_ERROR(sync_mirror(*sp.layer, &unused));
+            }
         for (const tensor *src : n->src) {
-            if (!src) continue;
+            if (!src || skip_src(n, src)) continue;
             const tensor *r = root_of(src);
             if (is_offloaded_weight(r)) {
                 const vk_buffer *unused;
@@ -304,6 +424,7 @@ status place(run_plan &p, size_t *act_bytes) {
                 used += align256(tensor_nbytes(r));
             }
         }
+        if (n->kind == op::kv_store) continue; // writes the cache mirror, no tensor of its own
         p.dev_off[n] = used;
         used += align256(tensor_nbytes(n));
         int64_t per;
@@ -327,12 +448,19 @@ status run_gpu(run_plan &p, size_t i0, size_t i1) {
         size_t stage_off, n;
     };
     std::vector<xfer> up, down;
+    struct raw_down {
+        const vk_buffer *buf;
+        size_t dev_off;
+        uint8_t *host;
+        size_t n, stage_off;
+    };
+    std::vector<raw_down> kvdown;
     size_t stage = 0;
     for (size_t i = i0; i < i1; i++) {
         const tensor *n = nodes[i];
         if (n->kind == op::view || n->kind == op::none) continue;
         for (const tensor *src : n->src) {
-            if (!src || !p.upload.count(root_of(src))) continue;
+            if (!src || skip_src(n, src) || !p.upload.count(root_of(src))) continue;
             const tensor *r = root_of(src);
             p.upload.erase(r);
             up.push_back({r, stage, tensor_nbytes(r)});
@@ -342,6 +470,21 @@ status run_gpu(run_plan &p, size_t i0, size_t i1) {
             down.push_back({n, stage, tensor_nbytes(n)});
             stage += align256(tensor_nbytes(n));
         }
+        if (n->kind == op::kv_store) // the appended rows go back to the host's cache too
+            for (const kv_span &sp : batch_of(n)->spans) {
+                const kv_layer &L = *sp.layer;
+                kv_mirror &m = s.mirrors.at(L.uid);
+                const int64_t n_main = L.heads[0].n_main;
+                const size_t row = (size_t)L.D * 2, bytes = (size_t)sp.n * row;
+                for (int64_t h = 0; h < L.n_head_kv; h++) {
+                    const size_t dev_off = (size_t)(h * L.cap_main + n_main) * row;
+                    kvdown.push_back({&m.k, dev_off, L.heads[h].k + (size_t)n_main * row, bytes, stage});
+                    stage += align256(bytes);
+                    kvdown.push_back({&m.v, dev_off, L.heads[h].v + (size_t)n_main * row, bytes, stage});
+                    stage += align256(bytes);
+                }
+                m.n_valid = n_main + sp.n;
+            }
     }
     TERN_RETURN_IF_ERROR(grow(&s.stage, stage, true));
     for (const xfer &x : up) std::memcpy((uint8_t *)s.stage.map + x.stage_off, x.root->data, x.n);
@@ -353,8 +496,14 @@ status run_gpu(run_plan &p, size_t i0, size_t i1) {
         TERN_RETURN_IF_ERROR(dispatch(p, n));
     }
     for (const xfer &x : down) s.dev->copy(s.act, p.dev_off[x.root], s.stage, x.stage_off, x.n);
-    TERN_RETURN_IF_ERROR(s.dev->submit());
+    for (const raw_down &x : kvdown) s.dev->copy(*x.buf, x.dev_off, s.stage, x.stage_off, x.n);
+    const status st = s.dev->submit();
+    if (!st) {
+        for (auto &kv : s.mirrors) kv.second.n_valid = 0; // unknown state: re-read before the next use
+        return st;
+    }
     for (const xfer &x : down) std::memcpy(x.root->data, (const uint8_t *)s.stage.map + x.stage_off, x.n);
+    for (const raw_down &x : kvdown) std::memcpy(x.host, (const uint8_t *)s.stage.map + x.stage_off, x.n);
     return status::ok();
 }
 
@@ -383,6 +532,11 @@ status vk_compute(const std::vector<tensor *> &nodes, const compute_options &opt
         if (n->kind == op::none || !vk_supports_op(n)) continue;
         if (n->kind == op::mul_mat) {
             p.gpu[i] = is_offloaded_weight(n->src[0]);
+            continue;
+        }
+        if (n->kind == op::attention) { // reads the rows its kv_store appended: same side
+            auto st = n->src[2] ? p.producer.find(n->src[2]) : p.producer.end(); // (kv_store aliases the cache leaf)
+            p.gpu[i] = made_on_gpu(n->src[0]) && st != p.producer.end() && p.gpu[st->second];
             continue;
         }
         for (const tensor *src : n->src)
@@ -414,6 +568,9 @@ status vk_compute(const std::vector<tensor *> &nodes, const compute_options &opt
             TERN_RETURN_IF_ERROR(cpu->compute(part, opt));
             s.cpu_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
             s.n_cpu_runs++;
+            if (s.dev->profiling())
+                for (const tensor *n : part)
+                    if (n->kind != op::view && n->kind != op::none) s.cpu_ops[op_name(n->kind)]++;
         }
         i = j;
     }
@@ -424,7 +581,7 @@ std::string vk_describe_matmul(type wt, int64_t n_tokens) {
     return mul_mat_shader(wt) ? std::string("vulkan ") + type_name(wt) + " (dequantized in the shader)" : "cpu";
 }
 
-const backend_iface k_vk_backend = {"vulkan", vk_supports_op, vk_compute, vk_describe_matmul, vk_open, vk_devices, vk_release};
+const backend_iface k_vk_backend = {"vulkan", vk_supports_op, vk_compute, vk_describe_matmul, vk_open, vk_devices, vk_release, vk_release_kv};
 
 } // namespace
 

@@ -294,7 +294,16 @@ tern_status tern_context_init(tern_model *m, const tern_context_params *params, 
     });
 }
 
-void tern_context_free(tern_context *ctx) { delete ctx; }
+void tern_context_free(tern_context *ctx) {
+    if (!ctx) return;
+    // GPU backends forget their copies of this context's KV cache.
+    std::vector<uint64_t> uids;
+    for (auto &kv : ctx->seqs)
+        for (int64_t il = 0; il < kv->n_layer(); il++) uids.push_back(kv->layer(il)->uid);
+    for (const backend_iface *b : backend_list())
+        if (b->release_kv) b->release_kv(uids.data(), uids.size());
+    delete ctx;
+}
 
 uint32_t tern_n_ctx(const tern_context *ctx) { return ctx ? ctx->params.n_ctx : 0; }
 int32_t tern_context_pos(const tern_context *ctx) { return ctx ? (int32_t)ctx->kv().n_past() : 0; }

@@ -70,6 +70,7 @@ void kv_cache::save_state(std::vector<uint8_t> *out) const {
 }
 
 status kv_cache::load_state(const uint8_t *data, size_t size) {
+    rows_changed(); // (also when the state is refused: a mirror then merely re-reads the same rows)
     reader r{data, data + size};
     char magic[8];
     TERN_CHECK_OR_RETURN(r.bytes(magic, sizeof magic) && std::memcmp(magic, k_magic, sizeof magic) == 0, code::invalid_argument,

@@ -1,6 +1,8 @@
 // kv-cache.cpp — KV cache memory, KIVI residual flushing, eviction policies and compaction.
 #include "kv-cache.h"
 
+#include <atomic>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -98,6 +100,8 @@ status kv_cache::init(const hparams &hp, const kv_config &cfg_in) {
     for (int64_t il = 0; il < n_layer_; il++) {
         kv_layer &L = layers_[(size_t)il];
         L.fmt = f, L.D = D_, L.n_head_kv = n_head_kv_, L.cap_main = cap_main, L.cap_res = cap_res;
+        static std::atomic<uint64_t> next_uid{1};
+        L.uid = next_uid++;
         L.heads = &heads_[(size_t)(il * n_head_kv_)];
         for (int64_t h = 0; h < n_head_kv_; h++) {
             kv_head &hd = L.heads[h];
@@ -238,6 +242,7 @@ void kv_cache::evict(kv_head &hd) {
 // wholly evicted key groups are dropped; partly evicted groups are requantized only when more
 // than slack() dead slots remain (or `full`).
 void kv_cache::compact(kv_head &hd, bool full) {
+    rows_changed();
     if (hd.n_dead == 0) return;
     const kv_layer &L = layers_[0];
     const bool kivi = L.staged();
@@ -371,6 +376,7 @@ void kv_cache::gather(const kv_head &hd, std::vector<float> *k, std::vector<floa
 // that were quantized go back to the main store, the remainder and former residual to the residual.
 void kv_cache::rewrite(kv_head &hd, const std::vector<float> &k, const std::vector<float> &v,
                        const std::vector<int32_t> &pos, const std::vector<float> &score, int64_t n_from_res) {
+    rows_changed();
     const kv_layer &L = layers_[0];
     const int64_t n = (int64_t)pos.size();
     const size_t vrow = kv_value_row_bytes(L.fmt, D_);
@@ -401,6 +407,7 @@ void kv_cache::rewrite(kv_head &hd, const std::vector<float> &k, const std::vect
 
 // Renumber each head's tokens 0..n-1 (keys re-rotated) so that new positions stay below n_ctx.
 void kv_cache::reposition() {
+    rows_changed();
     std::vector<float> k, v, score;
     std::vector<int32_t> pos;
     std::vector<uint8_t> from_res;
@@ -452,6 +459,7 @@ status kv_cache::fill_synthetic(int64_t n, uint64_t seed) {
 }
 
 void kv_cache::truncate(int64_t p) {
+    rows_changed();
     if (p <= 0) {
         for (kv_head &hd : heads_) hd.n_main = hd.n_res = hd.n_dead = 0;
         next_pos_ = 0;

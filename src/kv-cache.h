@@ -90,6 +90,9 @@ class kv_cache {
                    std::vector<float> *score) const;
 
   private:
+    void rows_changed() { // stored rows rewritten or dropped: mirrors must re-read (kv_layer::epoch)
+        for (kv_layer &L : layers_) L.epoch++;
+    }
     kv_head &head(int64_t il, int64_t h) { return heads_[(size_t)(il * n_head_kv_ + h)]; }
     void flush_residual(kv_head &hd);
     void evict(kv_head &hd);

@@ -222,7 +222,8 @@ TEST_CASE("a graph that crosses GPU -> CPU -> GPU gives the CPU's answer") {
 // The CPU generates greedily; the GPU (-ngl 999) is fed the same tokens. At every step the logits
 // must be close, and the GPU must pick the CPU's token wherever the CPU's choice was clear (its
 // margin over the runner-up larger than the tolerance). The tolerance is per model: stories260K
-// has F32 weights; SmolLM2 is Q4_1 with 8-bit activations, where one rounding flip moves logits
+// has F32 weights (lavapipe 0.0011 from the CPU, the H100 0.0038: its exp, pow and inversesqrt
+// are not libm's); SmolLM2 is Q4_1 with 8-bit activations, where one rounding flip moves logits
 // by tenths: the CPU's own scalar and AVX-512 kernels differ by 0.95 on these prompts.
 TEST_CASE("whole models: the GPU's logits and greedy choices follow the CPU's") {
     NEED_VULKAN();
@@ -231,7 +232,7 @@ TEST_CASE("whole models: the GPU's logits and greedy choices follow the CPU's") 
         int n;
         double tol;
     };
-    const one models[] = {{test_util::model_path("stories260K.gguf"), "Once upon a time", 32, 2e-3},
+    const one models[] = {{test_util::model_path("stories260K.gguf"), "Once upon a time", 32, 1e-2},
                           {test_util::default_model(), "The three primary colors are", 16, 1.5}};
     for (const one &c : models) {
         if (!test_util::file_exists(c.path)) {
@@ -291,6 +292,75 @@ TEST_CASE("whole models: the GPU's logits and greedy choices follow the CPU's") 
                         << clear_steps << " of " << c.n << " choices clear");
         CHECK(worst < c.tol);
         CHECK(clear_steps >= c.n / 4); // the check above must have had something to check
+    }
+}
+
+// The GPU keeps a copy of the KV cache; the host's stays the reference. Two sequences in one batch,
+// then a truncation and a restored state (which rewrite rows the copy holds): at each step the
+// GPU's logits must stay those of the CPU doing the same.
+TEST_CASE("KV cache on the GPU: batches of two sequences, truncation, restored state") {
+    NEED_VULKAN();
+    const std::string path = test_util::model_path("stories260K.gguf");
+    if (!test_util::file_exists(path)) {
+        MESSAGE("SKIPPED: " << path << " is absent");
+        return;
+    }
+    std::vector<std::vector<float>> seen[2];
+    for (int side = 0; side < 2; side++) {
+        tern_model_params mp = tern_model_default_params();
+        mp.n_gpu_layers = side == 1 ? 999 : 0;
+        tern_model *m = nullptr;
+        REQUIRE(tern_model_load(path.c_str(), &mp, &m) == TERN_OK);
+        tern_context_params cp = tern_context_default_params();
+        cp.n_ctx = 128;
+        cp.n_seq_max = 2;
+        cp.n_threads = 2;
+        tern_context *ctx = nullptr;
+        REQUIRE(tern_context_init(m, &cp, &ctx) == TERN_OK);
+        const int32_t V = tern_model_n_vocab(m);
+        auto keep = [&](const float *lg) { seen[side].emplace_back(lg, lg + V); };
+        // both sequences' prompts in one batch
+        const tern_token toks[] = {1, 400, 401, 402, 403, 404, 1, 300, 301, 302};
+        const int32_t seqs[] = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1};
+        INFO(tern_last_error());
+        REQUIRE(tern_decode_batch(ctx, toks, seqs, 10) == TERN_OK);
+        keep(tern_get_logits_seq(ctx, 0));
+        keep(tern_get_logits_seq(ctx, 1));
+        // one token each
+        const tern_token next[] = {405, 303};
+        const int32_t both[] = {0, 1};
+        REQUIRE(tern_decode_batch(ctx, next, both, 2) == TERN_OK);
+        keep(tern_get_logits_seq(ctx, 0));
+        keep(tern_get_logits_seq(ctx, 1));
+        // sequence 1's state, for later
+        std::vector<uint8_t> state(tern_seq_state_get(ctx, 1, nullptr, 0));
+        REQUIRE(tern_seq_state_get(ctx, 1, state.data(), state.size()) == state.size());
+        // truncate sequence 0 to 3 tokens and continue it differently
+        REQUIRE(tern_seq_truncate(ctx, 0, 3) == TERN_OK);
+        const tern_token other[] = {500, 501};
+        const int32_t zero[] = {0, 0};
+        REQUIRE(tern_decode_batch(ctx, other, zero, 2) == TERN_OK);
+        keep(tern_get_logits_seq(ctx, 0));
+        // sequence 1 moves on
+        const tern_token one_tok[] = {304};
+        const int32_t one_seq[] = {1};
+        REQUIRE(tern_decode_batch(ctx, one_tok, one_seq, 1) == TERN_OK);
+        keep(tern_get_logits_seq(ctx, 1));
+        // sequence 1's saved state replaces sequence 0's (rows the GPU's copy of 0 holds change)
+        REQUIRE(tern_seq_state_set(ctx, 0, state.data(), state.size()) == TERN_OK);
+        const tern_token again[] = {305};
+        const int32_t seq0[] = {0};
+        REQUIRE(tern_decode_batch(ctx, again, seq0, 1) == TERN_OK);
+        keep(tern_get_logits_seq(ctx, 0));
+        tern_context_free(ctx);
+        tern_model_free(m);
+    }
+    REQUIRE(seen[0].size() == seen[1].size());
+    for (size_t i = 0; i < seen[0].size(); i++) {
+        CAPTURE(i);
+        double worst = 0;
+        for (size_t v = 0; v < seen[0][i].size(); v++) worst = std::max(worst, (double)std::fabs(seen[0][i][v] - seen[1][i][v]));
+        CHECK(worst < 1e-2);
     }
 }
 }
