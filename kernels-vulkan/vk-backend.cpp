@@ -77,6 +77,8 @@ vk_state::~vk_state() {
     dev->free(&stage);
 }
 
+constexpr int64_t k_mm_cols = 16; // activation columns per matmul workgroup (COLS in mul_mat.comp)
+
 size_t align256(size_t n) { return (n + 255) / 256 * 256; }
 
 const tensor *root_of(const tensor *t) {
@@ -295,6 +297,8 @@ struct run_plan {
     std::unordered_set<const tensor *> download;             // roots the host reads after their GPU run
     std::unordered_set<const tensor *> upload;               // host roots GPU runs read, until uploaded
     std::unordered_map<const tensor *, size_t> act_scratch;  // mul_mat -> its rounded activations
+    std::map<std::pair<const tensor *, std::string>, size_t> rounded; // (input, rounding) -> place
+    std::unordered_set<const tensor *> rounds_input;         // the mul_mat that makes the rounded copy
 };
 
 bool is_offloaded_weight(const tensor *t) { return t->kind == op::none && (t->flags & tensor_flag_offload); }
@@ -325,16 +329,19 @@ status dispatch(run_plan &p, const tensor *n) {
     case op::mul_mat: {
         const int64_t K = a->ne[0], N = a->ne[1], M = tensor_nrows(n->src[1]);
         int64_t per;
-        if (const char *q = act_shader(a->ttype, &per)) { // round the activations as the CPU would
+        if (act_shader(a->ttype, &per)) { // round the activations as the CPU would
+            pc.b = s.act.addr + p.act_scratch.at(n);
+        }
+        if (const char *q = p.rounds_input.count(n) ? act_shader(a->ttype, &per) : nullptr) {
             vk_push qc;
-            qc.a = pc.b;
-            qc.d = pc.b = s.act.addr + p.act_scratch.at(n);
+            qc.a = addr_of(p, n->src[1]);
+            qc.d = pc.b;
             qc.n[0] = u32(K * M);
             const int64_t groups = (K * M / per + 63) / 64;
             TERN_RETURN_IF_ERROR(s.dev->dispatch(q, qc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1));
         }
         pc.n[0] = u32(K), pc.n[1] = u32(N), pc.n[2] = u32(a->nb[1]), pc.n[3] = u32(M);
-        return s.dev->dispatch(mul_mat_shader(a->ttype), pc, u32(std::min<int64_t>(N, 65535)), u32((N + 65534) / 65535), u32((M + 7) / 8));
+        return s.dev->dispatch(mul_mat_shader(a->ttype), pc, u32(std::min<int64_t>(N, 65535)), u32((N + 65534) / 65535), u32((M + k_mm_cols - 1) / k_mm_cols));
     }
     case op::add:
     case op::mul:
@@ -428,9 +435,16 @@ status place(run_plan &p, size_t *act_bytes) {
         p.dev_off[n] = used;
         used += align256(tensor_nbytes(n));
         int64_t per;
-        if (n->kind == op::mul_mat && act_shader(n->src[0]->ttype, &per)) {
-            p.act_scratch[n] = used;
-            used += align256(tensor_nbytes(n->src[1]));
+        if (const char *q = n->kind == op::mul_mat ? act_shader(n->src[0]->ttype, &per) : nullptr) {
+            // one rounded copy per input and rounding (q, k and v share theirs)
+            const auto key = std::make_pair((const tensor *)n->src[1], std::string(q));
+            auto it = p.rounded.find(key);
+            if (it == p.rounded.end()) {
+                it = p.rounded.emplace(key, used).first;
+                used += align256(tensor_nbytes(n->src[1]));
+                p.rounds_input.insert(n);
+            }
+            p.act_scratch[n] = it->second;
         }
     }
     *act_bytes = used;
