@@ -242,8 +242,8 @@ void kv_cache::evict(kv_head &hd) {
 // wholly evicted key groups are dropped; partly evicted groups are requantized only when more
 // than slack() dead slots remain (or `full`).
 void kv_cache::compact(kv_head &hd, bool full) {
-    rows_changed();
     if (hd.n_dead == 0) return;
+    rows_changed();
     const kv_layer &L = layers_[0];
     const bool kivi = L.staged();
     const size_t vrow = kv_value_row_bytes(L.fmt, D_);

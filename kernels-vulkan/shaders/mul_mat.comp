@@ -6,9 +6,10 @@
 // a: W (row stride n2 bytes), b: x [M][K] f32, d: y [M][N] f32; n0 = K, n1 = N, n3 = M.
 #include "common.glsl"
 
-layout(local_size_x = 64) in;
+layout(local_size_x = 128) in;
+#define WG 128u
 #define COLS 16
-shared float red[COLS][64];
+shared float red[COLS][WG];
 
 // Weight l (0..31) of chunk c (elements 32c .. 32c+31) of the row starting at byte `row`. The 32
 // lanes of a subgroup take the 32 weights of one chunk, so their loads of weights and activations
@@ -62,19 +63,23 @@ void main() {
     U32 w = U32(p.a);
     F32 x = F32(p.b), y = F32(p.d);
     const uint tid = gl_LocalInvocationID.x;
+    // constant loop bounds (with a test inside) keep acc[] in registers
     float acc[COLS];
-    for (uint j = 0; j < COLS; j++) acc[j] = 0.0;
-    const uint lane = tid & 31u, group = tid >> 5; // two groups of 32 lanes take alternate chunks
-    for (uint c = group; c < K / 32u; c += 2u) {
+    [[unroll]] for (uint j = 0; j < COLS; j++) acc[j] = 0.0;
+    const uint lane = tid & 31u, group = tid >> 5; // WG / 32 groups of 32 lanes take turns at chunks
+    for (uint c = group; c < K / 32u; c += WG / 32u) {
         const float wv = weight(w, n * stride, c, lane);
         const uint xo = m0 * K + 32u * c + lane;
-        for (uint j = 0; j < cols; j++) acc[j] += wv * x.v[xo + j * K];
+        [[unroll]] for (uint j = 0; j < COLS; j++)
+            if (j < cols) acc[j] += wv * x.v[xo + j * K];
     }
-    for (uint j = 0; j < cols; j++) red[j][tid] = acc[j];
+    [[unroll]] for (uint j = 0; j < COLS; j++)
+        if (j < cols) red[j][tid] = acc[j];
     barrier();
-    for (uint s = 32u; s > 0u; s >>= 1) {
+    for (uint s = WG / 2u; s > 0u; s >>= 1) {
         if (tid < s)
-            for (uint j = 0; j < cols; j++) red[j][tid] += red[j][tid + s];
+            [[unroll]] for (uint j = 0; j < COLS; j++)
+                if (j < cols) red[j][tid] += red[j][tid + s];
         barrier();
     }
     if (tid < cols) y.v[(m0 + tid) * N + n] = red[tid][0];
