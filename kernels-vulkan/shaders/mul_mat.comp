@@ -69,14 +69,16 @@ void main() {
     const uint lane = tid & 31u, group = tid >> 5; // WG / 32 groups of 32 lanes take turns at chunks
     const uint G = WG / 32u, nch = K / 32u, row = n * stride;
     uint c = group;
-    for (; c + 3u * G < nch; c += 4u * G) { // four chunks at once: more loads in flight
-        const float w0 = weight(w, row, c, lane), w1 = weight(w, row, c + G, lane);
-        const float w2 = weight(w, row, c + 2u * G, lane), w3 = weight(w, row, c + 3u * G, lane);
+    for (; c + 7u * G < nch; c += 8u * G) { // eight chunks at once: more loads in flight
+        float wv[8];
+        [[unroll]] for (uint u = 0; u < 8u; u++) wv[u] = weight(w, row, c + u * G, lane);
         const uint xo = m0 * K + 32u * c + lane;
         [[unroll]] for (uint j = 0; j < COLS; j++)
-            if (j < cols)
-                acc[j] += w0 * x.v[xo + j * K] + w1 * x.v[xo + j * K + 32u * G] + w2 * x.v[xo + j * K + 64u * G] +
-                          w3 * x.v[xo + j * K + 96u * G];
+            if (j < cols) {
+                float a = 0.0;
+                [[unroll]] for (uint u = 0; u < 8u; u++) a += wv[u] * x.v[xo + j * K + 32u * G * u];
+                acc[j] += a;
+            }
     }
     for (; c < nch; c += G) {
         const float wv = weight(w, row, c, lane);
