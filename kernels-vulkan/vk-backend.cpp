@@ -24,6 +24,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+// Vulkan structs are initialized the Vulkan way, {sType} and the rest zero.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 namespace tern {
 
 namespace {
@@ -50,7 +53,7 @@ struct vk_state {
     int64_t n_cpu_runs = 0, n_graphs = 0;
     std::unique_ptr<vk_device> dev;
     status open_error;
-    bool tried = false;
+    bool tried_default = false;
     std::unordered_map<const tensor *, dev_weight> weights;
     vk_buffer act, stage;
 };
@@ -162,10 +165,10 @@ status ensure_open(int index) {
     vk_state &s = state();
     if (s.dev) return index < 0 || index == s.dev->index() ? status::ok() : make_status(code::invalid_argument,
         "the Vulkan backend already uses device %d; one device per process", s.dev->index());
-    if (s.tried && index < 0) return s.open_error;
-    s.tried = true;
-    s.open_error = vk_device::open(index, &s.dev);
-    return s.open_error;
+    if (s.tried_default && index < 0) return s.open_error; // no device: asked once per process
+    status st = vk_device::open(index, &s.dev);
+    if (!st && index < 0) s.tried_default = true, s.open_error = st;
+    return st;
 }
 
 status vk_open(int index) {

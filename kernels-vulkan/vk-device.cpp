@@ -4,8 +4,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+// Vulkan structs are initialized the Vulkan way, {sType} and the rest zero.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 namespace tern {
 
@@ -61,6 +66,31 @@ vk_device_info describe(VkPhysicalDevice pd, int index) {
 }
 
 } // namespace
+
+// ~/.cache/tern/vk-pipelines-<device name>.bin ($TERN_CACHE replaces ~/.cache/tern); "" if no home.
+std::string pipeline_cache_path(const std::string &device) {
+    std::string base;
+    if (const char *c = std::getenv("TERN_CACHE"); c && *c) base = c;
+    else if (const char *h = std::getenv("HOME"); h && *h) base = std::string(h) + "/.cache/tern";
+    else return "";
+    std::string name;
+    for (char ch : device) name += std::isalnum((unsigned char)ch) ? ch : '-';
+    return base + "/vk-pipelines-" + name + ".bin";
+}
+
+void vk_device::save_pipeline_cache() {
+    if (cache_path_.empty() || !pipelines_dirty_) return;
+    size_t n = 0;
+    if (vkGetPipelineCacheData(dev_, cache_, &n, nullptr) != VK_SUCCESS || n == 0) return;
+    std::vector<char> blob(n);
+    if (vkGetPipelineCacheData(dev_, cache_, &n, blob.data()) != VK_SUCCESS) return;
+    const std::string tmp = cache_path_ + ".part";
+    FILE *f = std::fopen(tmp.c_str(), "wb");
+    if (!f) return; // no cache directory: nothing is kept, nothing fails
+    const bool ok = std::fwrite(blob.data(), 1, n, f) == n;
+    if (std::fclose(f) == 0 && ok) std::rename(tmp.c_str(), cache_path_.c_str());
+    else std::remove(tmp.c_str());
+}
 
 std::vector<vk_device_info> vk_list_devices() {
     std::vector<vk_device_info> out;
@@ -143,8 +173,24 @@ status vk_device::open(int index, std::unique_ptr<vk_device> *out) {
     lci.pPushConstantRanges = &range;
     TERN_CHECK_OR_RETURN(vkCreatePipelineLayout(d->dev_, &lci, nullptr, &d->layout_) == VK_SUCCESS, code::internal,
                          "vkCreatePipelineLayout failed");
+    // The pipeline cache persists in $TERN_CACHE or ~/.cache/tern (drivers check that the data is
+    // theirs and ignore it otherwise), so later runs skip the shader compilation.
+    d->cache_path_ = pipeline_cache_path(info.name);
+    std::vector<char> blob;
+    if (!d->cache_path_.empty())
+        if (FILE *f = std::fopen(d->cache_path_.c_str(), "rb")) {
+            char buf[65536];
+            size_t n;
+            while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && blob.size() < (64u << 20)) blob.insert(blob.end(), buf, buf + n);
+            std::fclose(f);
+        }
     VkPipelineCacheCreateInfo cci{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
-    vkCreatePipelineCache(d->dev_, &cci, nullptr, &d->cache_);
+    cci.initialDataSize = blob.size();
+    cci.pInitialData = blob.empty() ? nullptr : blob.data();
+    if (vkCreatePipelineCache(d->dev_, &cci, nullptr, &d->cache_) != VK_SUCCESS) {
+        cci.initialDataSize = 0, cci.pInitialData = nullptr; // unusable data: start empty
+        vkCreatePipelineCache(d->dev_, &cci, nullptr, &d->cache_);
+    }
     if (const char *e = std::getenv("TERN_VK_PROFILE"); e && *e && *e != '0' && qf[d->queue_family_].timestampValidBits > 0) {
         VkPhysicalDeviceProperties props;
         vkGetPhysicalDeviceProperties(d->phys_, &props);
@@ -162,7 +208,10 @@ vk_device::~vk_device() {
     if (dev_) {
         vkDeviceWaitIdle(dev_);
         for (auto &kv : pipelines_) vkDestroyPipeline(dev_, kv.second, nullptr);
-        if (cache_) vkDestroyPipelineCache(dev_, cache_, nullptr);
+        if (cache_) {
+            save_pipeline_cache();
+            vkDestroyPipelineCache(dev_, cache_, nullptr);
+        }
         if (layout_) vkDestroyPipelineLayout(dev_, layout_, nullptr);
         if (fence_) vkDestroyFence(dev_, fence_, nullptr);
         if (qpool_) vkDestroyQueryPool(dev_, qpool_, nullptr);
@@ -254,6 +303,7 @@ status vk_device::pipeline(const char *shader, VkPipeline *out) {
     vkDestroyShaderModule(dev_, mod, nullptr);
     TERN_CHECK_OR_RETURN(r == VK_SUCCESS, code::internal, "cannot create the Vulkan pipeline %s", shader);
     pipelines_[shader] = p;
+    pipelines_dirty_ = true;
     *out = p;
     return status::ok();
 }

@@ -26,6 +26,8 @@ struct vk_device_info {
 
 // Every physical device the loader reports (empty when there is no loader or driver).
 std::vector<vk_device_info> vk_list_devices();
+// Where the pipeline cache of a device of this name is kept.
+std::string pipeline_cache_path(const std::string &device);
 
 // A buffer with its memory, its device address and, for host-visible ones, a mapping.
 struct vk_buffer {
@@ -93,6 +95,9 @@ class vk_device {
     VkPipelineLayout layout_ = VK_NULL_HANDLE;
     VkPipelineCache cache_ = VK_NULL_HANDLE;
     std::map<std::string, VkPipeline> pipelines_;
+    std::string cache_path_;
+    bool pipelines_dirty_ = false;
+    void save_pipeline_cache();
     VkPhysicalDeviceMemoryProperties memprops_{};
     int n_dispatch_ = 0;
     VkQueryPool qpool_ = VK_NULL_HANDLE;

@@ -295,6 +295,33 @@ TEST_CASE("whole models: the GPU's logits and greedy choices follow the CPU's") 
     }
 }
 
+TEST_CASE("a GPU that cannot be had: the model runs on the CPU, with the CPU's results") {
+    NEED_VULKAN();
+    const std::string path = test_util::model_path("stories260K.gguf");
+    if (!test_util::file_exists(path)) {
+        MESSAGE("SKIPPED: " << path << " is absent");
+        return;
+    }
+    std::vector<float> lg[2];
+    for (int side = 0; side < 2; side++) {
+        tern_model_params mp = tern_model_default_params();
+        if (side == 1) mp.n_gpu_layers = 999, mp.gpu_device = 42; // no such device
+        tern_model *m = nullptr;
+        REQUIRE(tern_model_load(path.c_str(), &mp, &m) == TERN_OK);
+        tern_context *ctx = nullptr;
+        REQUIRE(tern_context_init(m, nullptr, &ctx) == TERN_OK); // warns, then uses the CPU
+        const tern_token toks[] = {1, 400, 401};
+        REQUIRE(tern_decode(ctx, toks, 3, false) == TERN_OK);
+        lg[side].assign(tern_get_logits(ctx, -1), tern_get_logits(ctx, -1) + tern_model_n_vocab(m));
+        tern_context_free(ctx);
+        tern_model_free(m);
+    }
+    CHECK(lg[0] == lg[1]); // bit for bit: both ran on the CPU
+    char list[1024];
+    CHECK(tern_devices(list, sizeof list) > 0); // the device the other tests use is listed
+    CHECK(std::string(list).rfind("vulkan0: ", 0) == 0);
+}
+
 // The GPU keeps a copy of the KV cache; the host's stays the reference. Two sequences in one batch,
 // then a truncation and a restored state (which rewrite rows the copy holds): at each step the
 // GPU's logits must stay those of the CPU doing the same.
