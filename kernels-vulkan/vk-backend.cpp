@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <cstring>
 #include <mutex>
@@ -78,6 +79,15 @@ vk_state::~vk_state() {
     for (auto &kv : mirrors) dev->free(&kv.second.k), dev->free(&kv.second.v);
     dev->free(&act);
     dev->free(&stage);
+}
+
+// $TERN_VK_MUL_VEC=0: decode matmuls through mul_mat too (for measuring).
+bool vec_off() {
+    static const bool off = [] {
+        const char *e = std::getenv("TERN_VK_MUL_VEC");
+        return e && *e == '0';
+    }();
+    return off;
 }
 
 constexpr int64_t k_mm_cols = 16; // activation columns per matmul workgroup (COLS in mul_mat.comp)
@@ -344,6 +354,11 @@ status dispatch(run_plan &p, const tensor *n) {
             TERN_RETURN_IF_ERROR(s.dev->dispatch(q, qc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1));
         }
         pc.n[0] = u32(K), pc.n[1] = u32(N), pc.n[2] = u32(a->nb[1]), pc.n[3] = u32(M);
+        if (M == 1 && !vec_off()) { // decode: four rows per workgroup, one per 32 lanes
+            const int64_t groups = (N + 3) / 4;
+            const std::string name = std::string("mul_vec") + (mul_mat_shader(a->ttype) + 7);
+            return s.dev->dispatch(name.c_str(), pc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1);
+        }
         return s.dev->dispatch(mul_mat_shader(a->ttype), pc, u32(std::min<int64_t>(N, 65535)), u32((N + 65534) / 65535), u32((M + k_mm_cols - 1) / k_mm_cols));
     }
     case op::add:

@@ -1,0 +1,44 @@
+// weights.glsl — dequantization of one weight, shared by mul_mat.comp and mul_vec.comp. The
+// including shader defines TYPE_<type>.
+// Weight l (0..31) of chunk c (elements 32c .. 32c+31) of the row starting at byte `row`. The 32
+// lanes of a subgroup take the 32 weights of one chunk, so their loads of weights and activations
+// fall on neighbouring addresses.
+float weight(U32 w, uint row, uint c, uint l) {
+#if defined(TYPE_F32)
+    return uintBitsToFloat(w.v[(row >> 2) + 32u * c + l]);
+#elif defined(TYPE_F16)
+    return f16_at(w, row + 2u * (32u * c + l));
+#elif defined(TYPE_Q8_0)
+    const uint b = row + 34u * c;
+    return f16_at(w, b) * float(i8_at(w, b + 2u + l));
+#elif defined(TYPE_Q4_0)
+    const uint b = row + 18u * c;
+    const uint x = byte_at(w, b + 2u + (l & 15u));
+    return f16_at(w, b) * (float(l < 16u ? x & 15u : x >> 4) - 8.0);
+#elif defined(TYPE_Q4_1)
+    const uint b = row + 20u * c;
+    const uint x = byte_at(w, b + 4u + (l & 15u));
+    return f16_at(w, b) * float(l < 16u ? x & 15u : x >> 4) + f16_at(w, b + 2u);
+#elif defined(TYPE_Q4_K)
+    // block: f16 d, f16 dmin, scales[12], qs[128]; sub-block j = c % 8 of block c / 8
+    const uint b = row + 144u * (c >> 3), j = c & 7u;
+    uint sc, mn;
+    if (j < 4u) {
+        sc = byte_at(w, b + 4u + j) & 63u;
+        mn = byte_at(w, b + 8u + j) & 63u;
+    } else {
+        sc = (byte_at(w, b + 8u + j) & 15u) | ((byte_at(w, b + j) >> 6) << 4);
+        mn = (byte_at(w, b + 8u + j) >> 4) | ((byte_at(w, b + 4u + j) >> 6) << 4);
+    }
+    const uint q = (byte_at(w, b + 16u + 32u * (j >> 1) + l) >> ((j & 1u) * 4u)) & 15u;
+    return f16_at(w, b) * float(sc) * float(q) - f16_at(w, b + 2u) * float(mn);
+#elif defined(TYPE_Q6_K)
+    // block: ql[128], qh[64], scales[16] (i8), f16 d; chunk = half h, quarter r of block c / 8
+    const uint b = row + 210u * (c >> 3), h = (c >> 2) & 1u, r = c & 3u;
+    const uint ql = b + 64u * h + ((r & 1u) != 0u ? 32u : 0u), qh = b + 128u + 32u * h;
+    const uint v = ((byte_at(w, ql + l) >> (r >= 2u ? 4u : 0u)) & 15u) | (((byte_at(w, qh + l) >> (2u * r)) & 3u) << 4);
+    return f16_at(w, b + 208u) * float(i8_at(w, b + 192u + 8u * h + l / 16u + 2u * r)) * (float(v) - 32.0);
+#else
+#error "no TYPE_ defined"
+#endif
+}
