@@ -350,7 +350,7 @@ status dispatch(run_plan &p, const tensor *n) {
             qc.a = addr_of(p, n->src[1]);
             qc.d = pc.b;
             qc.n[0] = u32(K * M);
-            const int64_t groups = (K * M / per + 63) / 64;
+            const int64_t groups = per == 1 ? (K * M + 31) / 32 : K * M / per; // workgroups of 32
             TERN_RETURN_IF_ERROR(s.dev->dispatch(q, qc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1));
         }
         pc.n[0] = u32(K), pc.n[1] = u32(N), pc.n[2] = u32(a->nb[1]), pc.n[3] = u32(M);
