@@ -57,6 +57,7 @@ struct vk_state {
     bool tried_default = false;
     std::unordered_map<const tensor *, dev_weight> weights;
     vk_buffer act, stage;
+    vk_buffer dyn; // host-visible: the values behind vk_push::dyn, one uint32 per slot
 };
 vk_state &state() {
     static vk_state s;
@@ -66,8 +67,9 @@ vk_state &state() {
 vk_state::~vk_state() {
     if (!dev || !dev->profiling()) return;
     std::fprintf(stderr, "vulkan profile (%s): %lld graphs, %lld GPU submissions taking %.1f ms (recording to fence), "
-                         "%lld CPU runs taking %.1f ms\n",
-                 dev->name().c_str(), (long long)n_graphs, (long long)dev->n_submits(), dev->submit_wall_ms(), (long long)n_cpu_runs, cpu_ms);
+                         "%lld CPU runs taking %.1f ms; %lld command buffers recorded for reuse, %lld reuses\n",
+                 dev->name().c_str(), (long long)n_graphs, (long long)dev->n_submits(), dev->submit_wall_ms(), (long long)n_cpu_runs, cpu_ms,
+                 (long long)dev->n_recorded(), (long long)dev->n_reused());
     double total = 0;
     for (const auto &kv : dev->profile()) total += kv.second.gpu_ms;
     for (const auto &kv : dev->profile())
@@ -79,6 +81,7 @@ vk_state::~vk_state() {
     for (auto &kv : mirrors) dev->free(&kv.second.k), dev->free(&kv.second.v);
     dev->free(&act);
     dev->free(&stage);
+    dev->free(&dyn);
 }
 
 // $TERN_VK_MUL_VEC=0: decode matmuls through mul_mat too (for measuring).
@@ -312,7 +315,19 @@ struct run_plan {
     std::unordered_map<const tensor *, size_t> act_scratch;  // mul_mat -> its rounded activations
     std::map<std::pair<const tensor *, std::string>, size_t> rounded; // (input, rounding) -> place
     std::unordered_set<const tensor *> rounds_input;         // the mul_mat that makes the rounded copy
+    std::unordered_map<const tensor *, size_t> kv_rows;      // kv_store -> its rows for the host, per span
+    uint32_t n_dyn = 0;                                      // dyn slots used by the run being collected
 };
+
+// A slot behind vk_push::dyn holding v (run_gpu sized the buffer).
+uint64_t dyn_slot(run_plan &p, uint32_t v) {
+    vk_state &s = state();
+    ((uint32_t *)s.dyn.map)[p.n_dyn] = v;
+    return s.dyn.addr + 4u * p.n_dyn++;
+}
+
+// Bytes of one span's rows as kv_store hands them to the host: [Hkv][K, V][n][D] f16.
+size_t kv_rows_bytes(const kv_layer &L, int64_t n) { return align256((size_t)(L.n_head_kv * 2 * n * L.D) * 2); }
 
 bool is_offloaded_weight(const tensor *t) { return t->kind == op::none && (t->flags & tensor_flag_offload); }
 
@@ -387,18 +402,22 @@ status dispatch(run_plan &p, const tensor *n) {
         const int64_t items = n_rot / 2 + (D - n_rot);
         return s.dev->dispatch("rope", pc, u32((items + 63) / 64), u32(H), u32(M));
     }
-    case op::kv_store:
+    case op::kv_store: {
+        size_t rows_off = p.kv_rows.at(n);
         for (const kv_span &sp : batch_of(n)->spans) {
             const kv_layer &L = *sp.layer;
             const kv_mirror &m = s.mirrors.at(L.uid);
             vk_push kc;
             kc.a = addr_of(p, n->src[0]) + (uint64_t)sp.first * n->src[0]->nb[1];
             kc.b = addr_of(p, n->src[1]) + (uint64_t)sp.first * n->src[1]->nb[1];
-            kc.c = m.k.addr, kc.d = m.v.addr;
-            kc.n[0] = u32(L.D), kc.n[1] = u32(L.n_head_kv), kc.n[2] = u32(L.cap_main), kc.n[3] = u32(L.heads[0].n_main), kc.n[4] = u32(sp.n);
+            kc.c = m.k.addr, kc.d = m.v.addr, kc.e = s.act.addr + rows_off;
+            kc.dyn = dyn_slot(p, u32(L.heads[0].n_main));
+            kc.n[0] = u32(L.D), kc.n[1] = u32(L.n_head_kv), kc.n[2] = u32(L.cap_main), kc.n[4] = u32(sp.n);
             TERN_RETURN_IF_ERROR(s.dev->dispatch("kv_store", kc, u32((L.D * L.n_head_kv / 2 + 63) / 64), u32(sp.n), 1));
+            rows_off += kv_rows_bytes(*sp.layer, sp.n);
         }
         return status::ok();
+    }
     case op::attention:
         for (const kv_span &sp : batch_of(n)->spans) {
             const kv_layer &L = *sp.layer;
@@ -407,7 +426,8 @@ status dispatch(run_plan &p, const tensor *n) {
             ac.a = addr_of(p, n->src[0]) + (uint64_t)sp.first * n->src[0]->nb[2];
             ac.b = m.k.addr, ac.c = m.v.addr;
             ac.d = addr_of(p, n) + (uint64_t)sp.first * n->nb[1];
-            ac.n[0] = u32(L.D), ac.n[1] = u32(a->ne[1]), ac.n[2] = u32(L.n_head_kv), ac.n[3] = u32(L.heads[0].n_main);
+            ac.dyn = dyn_slot(p, u32(L.heads[0].n_main));
+            ac.n[0] = u32(L.D), ac.n[1] = u32(a->ne[1]), ac.n[2] = u32(L.n_head_kv);
             ac.n[4] = u32(L.cap_main), ac.n[5] = u32(sp.n);
             ac.f[0] = n->fparams[0];
             TERN_RETURN_IF_ERROR(s.dev->dispatch("attention", ac, u32(a->ne[1]), u32(sp.n), 1));
@@ -449,7 +469,11 @@ status place(run_plan &p, size_t *act_bytes) {
                 used += align256(tensor_nbytes(r));
             }
         }
-        if (n->kind == op::kv_store) continue; // writes the cache mirror, no tensor of its own
+        if (n->kind == op::kv_store) { // writes the cache mirror, no tensor of its own; its rows for the host
+            p.kv_rows[n] = used;
+            for (const kv_span &sp : batch_of(n)->spans) used += kv_rows_bytes(*sp.layer, sp.n);
+            continue;
+        }
         p.dev_off[n] = used;
         used += align256(tensor_nbytes(n));
         int64_t per;
@@ -480,14 +504,14 @@ status run_gpu(run_plan &p, size_t i0, size_t i1) {
         size_t stage_off, n;
     };
     std::vector<xfer> up, down;
-    struct raw_down {
-        const vk_buffer *buf;
-        size_t dev_off;
-        uint8_t *host;
-        size_t n, stage_off;
+    struct kv_down { // one span's appended rows: [Hkv][K, V][n][D] f16 in the act buffer
+        const kv_layer *L;
+        int64_t at, n; // slots [at, at + n) of every head
+        size_t dev_off, stage_off;
     };
-    std::vector<raw_down> kvdown;
+    std::vector<kv_down> kvdown;
     size_t stage = 0;
+    uint32_t dyn_slots = 0;
     for (size_t i = i0; i < i1; i++) {
         const tensor *n = nodes[i];
         if (n->kind == op::view || n->kind == op::none) continue;
@@ -502,25 +526,23 @@ status run_gpu(run_plan &p, size_t i0, size_t i1) {
             down.push_back({n, stage, tensor_nbytes(n)});
             stage += align256(tensor_nbytes(n));
         }
-        if (n->kind == op::kv_store) // the appended rows go back to the host's cache too
+        if (n->kind == op::kv_store || n->kind == op::attention) dyn_slots += (uint32_t)batch_of(n)->spans.size();
+        if (n->kind == op::kv_store) { // the appended rows go back to the host's cache too
+            size_t dev_off = p.kv_rows.at(n);
             for (const kv_span &sp : batch_of(n)->spans) {
                 const kv_layer &L = *sp.layer;
-                kv_mirror &m = s.mirrors.at(L.uid);
-                const int64_t n_main = L.heads[0].n_main;
-                const size_t row = (size_t)L.D * 2, bytes = (size_t)sp.n * row;
-                for (int64_t h = 0; h < L.n_head_kv; h++) {
-                    const size_t dev_off = (size_t)(h * L.cap_main + n_main) * row;
-                    kvdown.push_back({&m.k, dev_off, L.heads[h].k + (size_t)n_main * row, bytes, stage});
-                    stage += align256(bytes);
-                    kvdown.push_back({&m.v, dev_off, L.heads[h].v + (size_t)n_main * row, bytes, stage});
-                    stage += align256(bytes);
-                }
-                m.n_valid = n_main + sp.n;
+                kvdown.push_back({&L, L.heads[0].n_main, sp.n, dev_off, stage});
+                stage += kv_rows_bytes(*sp.layer, sp.n);
+                dev_off += kv_rows_bytes(*sp.layer, sp.n);
+                s.mirrors.at(L.uid).n_valid = L.heads[0].n_main + sp.n;
             }
+        }
     }
     TERN_RETURN_IF_ERROR(grow(&s.stage, stage, true));
+    TERN_RETURN_IF_ERROR(grow(&s.dyn, 4 * (size_t)dyn_slots, true));
+    p.n_dyn = 0;
     for (const xfer &x : up) std::memcpy((uint8_t *)s.stage.map + x.stage_off, x.root->data, x.n);
-    TERN_RETURN_IF_ERROR(s.dev->begin());
+    TERN_RETURN_IF_ERROR(s.dev->begin(/*reusable=*/true));
     for (const xfer &x : up) s.dev->copy(s.stage, x.stage_off, s.act, p.dev_off[x.root], x.n);
     for (size_t i = i0; i < i1; i++) {
         const tensor *n = nodes[i];
@@ -528,14 +550,21 @@ status run_gpu(run_plan &p, size_t i0, size_t i1) {
         TERN_RETURN_IF_ERROR(dispatch(p, n));
     }
     for (const xfer &x : down) s.dev->copy(s.act, p.dev_off[x.root], s.stage, x.stage_off, x.n);
-    for (const raw_down &x : kvdown) s.dev->copy(*x.buf, x.dev_off, s.stage, x.stage_off, x.n);
+    for (const kv_down &x : kvdown) s.dev->copy(s.act, x.dev_off, s.stage, x.stage_off, kv_rows_bytes(*x.L, x.n));
     const status st = s.dev->submit();
     if (!st) {
         for (auto &kv : s.mirrors) kv.second.n_valid = 0; // unknown state: re-read before the next use
         return st;
     }
     for (const xfer &x : down) std::memcpy(x.root->data, (const uint8_t *)s.stage.map + x.stage_off, x.n);
-    for (const raw_down &x : kvdown) std::memcpy(x.host, (const uint8_t *)s.stage.map + x.stage_off, x.n);
+    for (const kv_down &x : kvdown) {
+        const size_t row = (size_t)x.L->D * 2, bytes = (size_t)x.n * row;
+        const uint8_t *src = (const uint8_t *)s.stage.map + x.stage_off;
+        for (int64_t h = 0; h < x.L->n_head_kv; h++) {
+            std::memcpy(x.L->heads[h].k + (size_t)x.at * row, src + (size_t)(2 * h) * bytes, bytes);
+            std::memcpy(x.L->heads[h].v + (size_t)x.at * row, src + (size_t)(2 * h + 1) * bytes, bytes);
+        }
+    }
     return status::ok();
 }
 
@@ -618,5 +647,12 @@ const backend_iface k_vk_backend = {"vulkan", vk_supports_op, vk_compute, vk_des
 } // namespace
 
 void vk_backend_register() { backend_register(&k_vk_backend); }
+
+void vk_command_stats(int64_t *recorded, int64_t *reused) {
+    vk_state &s = state();
+    std::lock_guard<std::mutex> lock(s.mu);
+    *recorded = s.dev ? s.dev->n_recorded() : 0;
+    *reused = s.dev ? s.dev->n_reused() : 0;
+}
 
 } // namespace tern

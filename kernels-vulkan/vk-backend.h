@@ -14,4 +14,8 @@ void vk_backend_register();
 // Whether the Vulkan backend can run node n (shape, type and strides), for the backend test.
 bool vk_supports_op(const tensor *n);
 
+// Command buffers recorded for reuse so far, and submissions that reused one (0, 0 before the
+// device is open).
+void vk_command_stats(int64_t *recorded, int64_t *reused);
+
 } // namespace tern

@@ -126,6 +126,20 @@ status vk_device::open(int index, std::unique_ptr<vk_device> *out) {
     d->index_ = index;
     d->name_ = info.name;
     d->phys_ = pds[(size_t)index];
+    {
+        VkPhysicalDeviceSubgroupProperties sg{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+        VkPhysicalDeviceProperties2 p2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+        p2.pNext = &sg;
+        vkGetPhysicalDeviceProperties2(d->phys_, &p2);
+        TERN_CHECK_OR_RETURN(p2.properties.limits.maxPushConstantsSize >= sizeof(vk_push), code::unsupported,
+                             "Vulkan device %s has %u bytes of push constants; tern needs %zu", d->name_.c_str(),
+                             p2.properties.limits.maxPushConstantsSize, sizeof(vk_push));
+        const VkSubgroupFeatureFlags need = VK_SUBGROUP_FEATURE_ARITHMETIC_BIT | VK_SUBGROUP_FEATURE_CLUSTERED_BIT;
+        const char *off = std::getenv("TERN_VK_SUBGROUPS"); // =0: the shared-memory reductions everywhere
+        if ((sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) && (sg.supportedOperations & need) == need && sg.subgroupSize >= 32 &&
+            sg.subgroupSize % 32 == 0 && !(off && *off == '0'))
+            d->subgroup_size_ = sg.subgroupSize;
+    }
     vkGetPhysicalDeviceMemoryProperties(d->phys_, &d->memprops_);
 
     uint32_t nq = 0;
@@ -214,6 +228,7 @@ vk_device::~vk_device() {
         }
         if (layout_) vkDestroyPipelineLayout(dev_, layout_, nullptr);
         if (fence_) vkDestroyFence(dev_, fence_, nullptr);
+        drop_recorded();
         if (qpool_) vkDestroyQueryPool(dev_, qpool_, nullptr);
         if (pool_) vkDestroyCommandPool(dev_, pool_, nullptr);
         vkDestroyDevice(dev_, nullptr);
@@ -272,6 +287,7 @@ status vk_device::alloc(VkDeviceSize size, bool host_visible, vk_buffer *out) {
 }
 
 void vk_device::free(vk_buffer *b) {
+    if (b->buf) drop_recorded(); // recorded commands may name it (or a later buffer at its address)
     if (b->map) vkUnmapMemory(dev_, b->mem);
     if (b->buf) vkDestroyBuffer(dev_, b->buf, nullptr);
     if (b->mem) vkFreeMemory(dev_, b->mem, nullptr);
@@ -308,66 +324,131 @@ status vk_device::pipeline(const char *shader, VkPipeline *out) {
     return status::ok();
 }
 
-status vk_device::begin() {
-    vkResetCommandBuffer(cmd_, 0);
-    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-    TERN_CHECK_OR_RETURN(vkBeginCommandBuffer(cmd_, &bi) == VK_SUCCESS, code::internal, "vkBeginCommandBuffer failed");
-    if (qpool_) vkCmdResetQueryPool(cmd_, qpool_, 0, k_max_queries);
-    n_query_ = 0;
-    query_names_.clear();
+status vk_device::begin(bool reusable) {
+    cmds_.clear();
+    key_.clear();
+    reusable_ = reusable;
     begin_time_ = std::chrono::steady_clock::now();
     return status::ok();
 }
 
-void vk_device::barrier() {
+void vk_device::barrier(VkCommandBuffer cb) {
     VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
     mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
     mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT;
-    vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
 }
 
 void vk_device::copy(const vk_buffer &src, VkDeviceSize src_off, const vk_buffer &dst, VkDeviceSize dst_off, VkDeviceSize n) {
-    VkBufferCopy r{src_off, dst_off, n};
-    vkCmdCopyBuffer(cmd_, src.buf, dst.buf, 1, &r);
-    barrier();
+    command c;
+    c.src = src.buf, c.dst = dst.buf, c.src_off = src_off, c.dst_off = dst_off, c.n = n;
+    cmds_.push_back(c);
+    key_.insert(key_.end(), {0, (uint64_t)c.src, (uint64_t)c.dst, src_off, dst_off, n});
 }
 
 status vk_device::dispatch(const char *shader, const vk_push &pc, uint32_t gx, uint32_t gy, uint32_t gz) {
-    VkPipeline p;
-    TERN_RETURN_IF_ERROR(pipeline(shader, &p));
-    vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, p);
-    vkCmdPushConstants(cmd_, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, &pc);
-    const bool timed = qpool_ && n_query_ + 2 <= k_max_queries;
-    if (timed) vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, qpool_, n_query_);
-    vkCmdDispatch(cmd_, gx, gy, gz);
-    if (timed) {
-        vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, qpool_, n_query_ + 1);
-        n_query_ += 2;
-        query_names_.push_back(shader);
-    }
-    barrier();
+    command c;
+    TERN_RETURN_IF_ERROR(pipeline(shader, &c.pipe));
+    c.shader = &pipelines_.find(shader)->first;
+    c.pc = pc;
+    c.groups[0] = gx, c.groups[1] = gy, c.groups[2] = gz;
+    cmds_.push_back(c);
+    uint64_t w[sizeof(vk_push) / 8];
+    std::memcpy(w, &pc, sizeof w);
+    key_.insert(key_.end(), {1, (uint64_t)c.pipe, (uint64_t)gx | (uint64_t)gy << 32, gz});
+    key_.insert(key_.end(), w, w + sizeof(vk_push) / 8);
     n_dispatch_++;
     return status::ok();
 }
 
+// Writes the collected commands into cb, a barrier after each, timestamps around dispatches
+// when profiling (qnames gets the shader of each pair of queries).
+void vk_device::record(VkCommandBuffer cb, bool one_time, std::vector<std::string> *qnames) {
+    vkResetCommandBuffer(cb, 0);
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    bi.flags = one_time ? VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT : 0;
+    vkBeginCommandBuffer(cb, &bi);
+    if (qpool_) vkCmdResetQueryPool(cb, qpool_, 0, k_max_queries);
+    qnames->clear();
+    uint32_t nq = 0;
+    VkPipeline bound = VK_NULL_HANDLE;
+    for (const command &c : cmds_) {
+        if (!c.pipe) {
+            VkBufferCopy r{c.src_off, c.dst_off, c.n};
+            vkCmdCopyBuffer(cb, c.src, c.dst, 1, &r);
+        } else {
+            if (c.pipe != bound) vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c.pipe), bound = c.pipe;
+            vkCmdPushConstants(cb, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof c.pc, &c.pc);
+            const bool timed = qpool_ && nq + 2 <= k_max_queries;
+            if (timed) vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, qpool_, nq);
+            vkCmdDispatch(cb, c.groups[0], c.groups[1], c.groups[2]);
+            if (timed) {
+                vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, qpool_, nq + 1);
+                nq += 2;
+                qnames->push_back(*c.shader);
+            }
+        }
+        barrier(cb);
+    }
+    vkEndCommandBuffer(cb);
+}
+
+void vk_device::drop_recorded() {
+    for (recorded &r : recorded_) vkFreeCommandBuffers(dev_, pool_, 1, &r.cb);
+    recorded_.clear();
+}
+
 status vk_device::submit() {
-    TERN_CHECK_OR_RETURN(vkEndCommandBuffer(cmd_) == VK_SUCCESS, code::internal, "vkEndCommandBuffer failed");
+    VkCommandBuffer cb = cmd_;
+    const std::vector<std::string> *qnames = &query_names_;
+    if (reusable_) {
+        recorded *hit = nullptr;
+        for (recorded &r : recorded_)
+            if (r.key == key_) hit = &r;
+        if (hit) {
+            n_reused_++;
+        } else {
+            if (recorded_.size() >= k_max_recorded) { // drop the least recently used
+                auto lru = std::min_element(recorded_.begin(), recorded_.end(),
+                                            [](const recorded &x, const recorded &y) { return x.last_use < y.last_use; });
+                vkFreeCommandBuffers(dev_, pool_, 1, &lru->cb);
+                recorded_.erase(lru);
+            }
+            recorded r;
+            VkCommandBufferAllocateInfo cai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+            cai.commandPool = pool_;
+            cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+            cai.commandBufferCount = 1;
+            TERN_CHECK_OR_RETURN(vkAllocateCommandBuffers(dev_, &cai, &r.cb) == VK_SUCCESS, code::internal,
+                                 "vkAllocateCommandBuffers failed");
+            r.key = key_;
+            recorded_.push_back(std::move(r));
+            hit = &recorded_.back();
+            record(hit->cb, false, &hit->qnames);
+            n_recorded_++;
+        }
+        hit->last_use = ++use_clock_;
+        cb = hit->cb;
+        qnames = &hit->qnames;
+    } else {
+        record(cmd_, true, &query_names_);
+    }
     VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
     si.commandBufferCount = 1;
-    si.pCommandBuffers = &cmd_;
+    si.pCommandBuffers = &cb;
     vkResetFences(dev_, 1, &fence_);
     TERN_CHECK_OR_RETURN(vkQueueSubmit(queue_, 1, &si, fence_) == VK_SUCCESS, code::internal, "vkQueueSubmit failed");
     const VkResult r = vkWaitForFences(dev_, 1, &fence_, VK_TRUE, UINT64_MAX);
     TERN_CHECK_OR_RETURN(r == VK_SUCCESS, code::internal, "the Vulkan device failed (%d)", (int)r);
     n_submit_++;
     submit_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin_time_).count();
-    if (qpool_ && n_query_) {
-        std::vector<uint64_t> ts(n_query_);
-        if (vkGetQueryPoolResults(dev_, qpool_, 0, n_query_, ts.size() * 8, ts.data(), 8, VK_QUERY_RESULT_64_BIT) == VK_SUCCESS)
-            for (size_t i = 0; i < query_names_.size(); i++) {
-                prof_entry &e = prof_[query_names_[i]];
+    const uint32_t nq = (uint32_t)qnames->size() * 2;
+    if (qpool_ && nq) {
+        std::vector<uint64_t> ts(nq);
+        if (vkGetQueryPoolResults(dev_, qpool_, 0, nq, ts.size() * 8, ts.data(), 8, VK_QUERY_RESULT_64_BIT) == VK_SUCCESS)
+            for (size_t i = 0; i < qnames->size(); i++) {
+                prof_entry &e = prof_[(*qnames)[i]];
                 e.gpu_ms += (double)(ts[2 * i + 1] - ts[2 * i]) * ts_period_ns_ * 1e-6;
                 e.count++;
             }

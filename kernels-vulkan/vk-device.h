@@ -38,12 +38,16 @@ struct vk_buffer {
     void *map = nullptr;
 };
 
-// The push-constant block of every shader (kernels-vulkan/shaders/common.glsl).
+// The push-constant block of every shader (kernels-vulkan/shaders/common.glsl): 80 bytes, no
+// padding (command lists compare it word by word). dyn points at values that change between
+// recordings of the same commands (a KV cache's length), read by the shader at run time, so a
+// recorded command buffer stays valid when only they change.
 struct vk_push {
-    uint64_t a = 0, b = 0, c = 0, d = 0;
+    uint64_t a = 0, b = 0, c = 0, d = 0, e = 0, dyn = 0;
     uint32_t n[6] = {};
     float f[2] = {};
 };
+static_assert(sizeof(vk_push) == 80, "vk_push must match common.glsl's push constants, without padding");
 
 class vk_device {
   public:
@@ -59,12 +63,21 @@ class vk_device {
     void free(vk_buffer *b);
 
     // Recording: begin(), then copies and dispatches (each followed by a barrier), then submit()
-    // runs it and waits.
-    status begin();
+    // runs it and waits. The commands are collected as a list first. With reusable, submit()
+    // looks the list up among the command buffers recorded before and submits the one recorded
+    // from an identical list (a decode step repeats the last one's commands exactly), recording
+    // a new one only when none matches; the least recently used of k_max_recorded is dropped.
+    // Freeing a buffer drops them all (they may name it).
+    status begin(bool reusable = false);
     void copy(const vk_buffer &src, VkDeviceSize src_off, const vk_buffer &dst, VkDeviceSize dst_off, VkDeviceSize n);
     status dispatch(const char *shader, const vk_push &pc, uint32_t gx, uint32_t gy, uint32_t gz);
     status submit();
     int n_dispatches() const { return n_dispatch_; }
+    int64_t n_recorded() const { return n_recorded_; } // command buffers recorded for reuse
+    int64_t n_reused() const { return n_reused_; }     // submissions that reused one
+    // Subgroup size when the device's compute shaders have clustered subgroup adds over at least
+    // 32 lanes (the reductions of the *_sg shaders); 0 otherwise.
+    uint32_t subgroup_size() const { return subgroup_size_; }
 
     // Profiling ($TERN_VK_PROFILE=1): GPU time per shader from timestamps around each dispatch,
     // plus submissions and their wall time (recording to fence); printed by the backend at exit.
@@ -80,7 +93,33 @@ class vk_device {
   private:
     vk_device() = default;
     status pipeline(const char *shader, VkPipeline *out);
-    void barrier();
+    void barrier(VkCommandBuffer cb);
+    void record(VkCommandBuffer cb, bool one_time, std::vector<std::string> *qnames);
+    void drop_recorded();
+
+    // One collected command: a copy (pipe == VK_NULL_HANDLE) or a dispatch.
+    struct command {
+        VkPipeline pipe = VK_NULL_HANDLE;
+        const std::string *shader = nullptr; // pipelines_' key
+        VkBuffer src = VK_NULL_HANDLE, dst = VK_NULL_HANDLE;
+        VkDeviceSize src_off = 0, dst_off = 0, n = 0;
+        vk_push pc;
+        uint32_t groups[3] = {};
+    };
+    struct recorded {
+        std::vector<uint64_t> key; // the command list, word by word
+        VkCommandBuffer cb = VK_NULL_HANDLE;
+        std::vector<std::string> qnames;
+        uint64_t last_use = 0;
+    };
+    static constexpr size_t k_max_recorded = 16;
+    std::vector<command> cmds_;
+    std::vector<uint64_t> key_;
+    bool reusable_ = false;
+    std::vector<recorded> recorded_;
+    uint64_t use_clock_ = 0;
+    int64_t n_recorded_ = 0, n_reused_ = 0;
+    uint32_t subgroup_size_ = 0;
 
     int index_ = -1;
     std::string name_;
@@ -102,7 +141,6 @@ class vk_device {
     int n_dispatch_ = 0;
     VkQueryPool qpool_ = VK_NULL_HANDLE;
     static constexpr uint32_t k_max_queries = 8192;
-    uint32_t n_query_ = 0;
     float ts_period_ns_ = 1.0f;
     std::vector<std::string> query_names_; // per pair of queries
     std::map<std::string, prof_entry> prof_;

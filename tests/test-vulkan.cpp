@@ -260,6 +260,8 @@ TEST_CASE("whole models: the GPU's logits and greedy choices follow the CPU's") 
             REQUIRE(nt > 0);
             REQUIRE(tern_decode(ctx, toks.data(), nt, false) == TERN_OK);
             const int32_t V = tern_model_n_vocab(m);
+            int64_t recorded0, reused0, recorded1, reused1;
+            vk_command_stats(&recorded0, &reused0);
             for (int i = 0; i < c.n; i++) {
                 const float *lg = tern_get_logits(ctx, -1);
                 tern_token best = 0;
@@ -284,6 +286,11 @@ TEST_CASE("whole models: the GPU's logits and greedy choices follow the CPU's") 
                 if (k > 0) text[side].append(piece, (size_t)k);
                 tern_token next = chosen[(size_t)i]; // the GPU follows the CPU's text
                 if (i + 1 < c.n) REQUIRE(tern_decode(ctx, &next, 1, false) == TERN_OK);
+            }
+            vk_command_stats(&recorded1, &reused1);
+            if (side == 1) { // decode steps differ only in the cache's length: their commands are reused
+                MESSAGE("command buffers: " << recorded1 - recorded0 << " recorded, " << reused1 - reused0 << " reused");
+                CHECK(reused1 - reused0 >= c.n - 2);
             }
             tern_context_free(ctx);
             tern_model_free(m);

@@ -1,8 +1,8 @@
 #version 450
 // attention.comp — causal attention of one sequence's queries over its F16 cache on the device.
 // a: q [n5 tokens][n1 heads][n0 = D] f32; b, c: K, V [n2 KV heads][n4 slots][D] f16, where the
-// sequence's n3 committed slots are followed by the pass's tokens; d: out [n5][n1][D] f32;
-// f0 = scale. Query i sees slots [0, n3 + i]. One workgroup per (head, query): scores of up to
+// sequence's dyn[0] committed slots are followed by the pass's tokens; d: out [n5][n1][D] f32;
+// f0 = scale. Query i sees slots [0, dyn[0] + i]. One workgroup per (head, query): scores of up to
 // 256 slots at a time in shared memory, softmax kept online (running max and sum) across chunks.
 #include "common.glsl"
 layout(local_size_x = 64) in;
@@ -37,7 +37,7 @@ float reduce_sum(float x) {
 }
 
 void main() {
-    const uint D = p.n0, H = p.n1, Hkv = p.n2, n_main = p.n3, cap = p.n4;
+    const uint D = p.n0, H = p.n1, Hkv = p.n2, n_main = dyn_at(0u), cap = p.n4;
     const uint h = gl_WorkGroupID.x, i = gl_WorkGroupID.y, tid = gl_LocalInvocationID.x;
     const uint hk = h / (H / Hkv), n_vis = n_main + i + 1u;
     F32 q = F32(p.a), o = F32(p.d);

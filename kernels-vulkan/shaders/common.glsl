@@ -8,12 +8,16 @@ layout(buffer_reference, std430, buffer_reference_align = 4) buffer F32 { float 
 layout(buffer_reference, std430, buffer_reference_align = 4) buffer U32 { uint v[]; };
 layout(buffer_reference, std430, buffer_reference_align = 4) buffer I32 { int v[]; };
 
-// a, b, c: sources, d: destination (device addresses); n0..n5 sizes; f0, f1 parameters.
+// a, b, c: sources, d, e: destinations (device addresses); dyn: values that change between
+// submissions of one recorded command buffer (read at run time); n0..n5 sizes; f0, f1 parameters.
 layout(push_constant) uniform Params {
-    uint64_t a, b, c, d;
+    uint64_t a, b, c, d, e, dyn;
     uint n0, n1, n2, n3, n4, n5;
     float f0, f1;
 } p;
+
+// The i-th value behind p.dyn.
+uint dyn_at(uint i) { return U32(p.dyn).v[i]; }
 
 // Byte / 16-bit access at a byte offset into a word array (16-bit reads are at even offsets, so
 // they never straddle a word).
