@@ -84,16 +84,24 @@ vk_state::~vk_state() {
     dev->free(&dyn);
 }
 
-// $TERN_VK_MUL_VEC=0: decode matmuls through mul_mat too (for measuring).
+// $TERN_VK_MUL_VEC=0: decode matmuls through mul_mat too; $TERN_VK_MUL_MM=0: prompt batches
+// through mul_mat rather than the tiled mul_mm (for measuring).
+bool env_off(const char *name) {
+    const char *e = std::getenv(name);
+    return e && *e == '0';
+}
 bool vec_off() {
-    static const bool off = [] {
-        const char *e = std::getenv("TERN_VK_MUL_VEC");
-        return e && *e == '0';
-    }();
+    static const bool off = env_off("TERN_VK_MUL_VEC");
+    return off;
+}
+bool mm_off() {
+    static const bool off = env_off("TERN_VK_MUL_MM");
     return off;
 }
 
 constexpr int64_t k_mm_cols = 16; // activation columns per matmul workgroup (COLS in mul_mat.comp)
+constexpr int64_t k_mm_tile = 64; // rows and columns of a mul_mm tile (TN, TM in mul_mm.comp)
+constexpr int64_t k_mm_min = 32;  // batches of at least this many columns go through mul_mm
 
 size_t align256(size_t n) { return (n + 255) / 256 * 256; }
 
@@ -102,18 +110,21 @@ const tensor *root_of(const tensor *t) {
     return t;
 }
 
-const char *mul_mat_shader(type t) {
+// The shader-name suffix of a weight type the matmul shaders read; nullptr: none.
+const char *weight_suffix(type t) {
     switch (t) {
-    case type::f32: return "mul_mat_f32";
-    case type::f16: return "mul_mat_f16";
-    case type::q8_0: return "mul_mat_q8_0";
-    case type::q4_0: return "mul_mat_q4_0";
-    case type::q4_1: return "mul_mat_q4_1";
-    case type::q4_k: return "mul_mat_q4_k";
-    case type::q6_k: return "mul_mat_q6_k";
+    case type::f32: return "f32";
+    case type::f16: return "f16";
+    case type::q8_0: return "q8_0";
+    case type::q4_0: return "q4_0";
+    case type::q4_1: return "q4_1";
+    case type::q4_k: return "q4_k";
+    case type::q6_k: return "q6_k";
     default: return nullptr;
     }
 }
+// kind: mul_mat, mul_mm, mul_vec or mul_vec_sg.
+std::string matmul_shader(const char *kind, type t) { return std::string(kind) + "_" + weight_suffix(t); }
 
 // The activation rounding the CPU applies before multiplying by weights of type t (shaders/quant_act.comp),
 // and how many values one invocation covers; nullptr: none (f32 weights).
@@ -140,7 +151,7 @@ bool vk_supports_op(const tensor *n) {
         if (q == nullptr && type_get(a->ttype)->vec_dot_type != type::f32) return false;
         if (a->ne[0] % per != 0) return false;
     }
-        return mul_mat_shader(a->ttype) && a->kind == op::none && f32_contig(b) && a->ne[0] % 32 == 0 && a->nb[1] % 2 == 0 &&
+        return weight_suffix(a->ttype) && a->kind == op::none && f32_contig(b) && a->ne[0] % 32 == 0 && a->nb[1] % 2 == 0 &&
                (a->ttype != type::f32 || a->nb[1] % 4 == 0) && f32_contig(n);
     case op::add:
     case op::mul:
@@ -371,10 +382,14 @@ status dispatch(run_plan &p, const tensor *n) {
         pc.n[0] = u32(K), pc.n[1] = u32(N), pc.n[2] = u32(a->nb[1]), pc.n[3] = u32(M);
         if (M == 1 && !vec_off()) { // decode: four rows per workgroup, one per 32 lanes
             const int64_t groups = (N + 3) / 4;
-            const std::string name = std::string("mul_vec") + (mul_mat_shader(a->ttype) + 7);
+            const std::string name = matmul_shader(s.dev->subgroup_size() ? "mul_vec_sg" : "mul_vec", a->ttype);
             return s.dev->dispatch(name.c_str(), pc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1);
         }
-        return s.dev->dispatch(mul_mat_shader(a->ttype), pc, u32(std::min<int64_t>(N, 65535)), u32((N + 65534) / 65535), u32((M + k_mm_cols - 1) / k_mm_cols));
+        if (M >= k_mm_min && !mm_off()) // prompt batches: 64 x 64 tiles
+            return s.dev->dispatch(matmul_shader("mul_mm", a->ttype).c_str(), pc, u32((N + k_mm_tile - 1) / k_mm_tile),
+                                   u32((M + k_mm_tile - 1) / k_mm_tile), 1);
+        return s.dev->dispatch(matmul_shader("mul_mat", a->ttype).c_str(), pc, u32(std::min<int64_t>(N, 65535)), u32((N + 65534) / 65535),
+                               u32((M + k_mm_cols - 1) / k_mm_cols));
     }
     case op::add:
     case op::mul:
@@ -639,7 +654,7 @@ status vk_compute(const std::vector<tensor *> &nodes, const compute_options &opt
 }
 
 std::string vk_describe_matmul(type wt, int64_t n_tokens) {
-    return mul_mat_shader(wt) ? std::string("vulkan ") + type_name(wt) + " (dequantized in the shader)" : "cpu";
+    return weight_suffix(wt) ? std::string("vulkan ") + type_name(wt) + " (dequantized in the shader)" : "cpu";
 }
 
 const backend_iface k_vk_backend = {"vulkan", vk_supports_op, vk_compute, vk_describe_matmul, vk_open, vk_devices, vk_release, vk_release_kv};

@@ -65,8 +65,11 @@ TEST_SUITE("vulkan") {
 TEST_CASE("matmul: every weight type and many shapes match the dequantized reference") {
     NEED_VULKAN();
     const type types[] = {type::f32, type::f16, type::q8_0, type::q4_0, type::q4_1, type::q4_k, type::q6_k};
-    // (K, N, M): decode (M = 1), odd row counts, more columns than one workgroup's 8
-    const int64_t shapes[][3] = {{256, 1, 1}, {256, 7, 3}, {512, 33, 1}, {512, 5, 9}, {768, 70, 17}, {1024, 3, 8}, {2304, 11, 2}};
+    // (K, N, M): decode (M = 1, mul_vec), odd row counts, more columns than one mul_mat workgroup's 16,
+    // and batches of 32 or more (the tiled mul_mm): whole 64 x 64 tiles, partial ones in both directions
+    const int64_t shapes[][3] = {{256, 1, 1},     {256, 7, 3},    {512, 33, 1},  {512, 5, 9},    {768, 70, 17},
+                                 {1024, 3, 8},    {2304, 11, 2},  {512, 64, 32}, {256, 130, 70}, {1024, 65, 100},
+                                 {768, 200, 33}};
     uint32_t seed = 1;
     for (type t : types) {
         for (const auto &sh : shapes) {
