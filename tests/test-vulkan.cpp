@@ -12,6 +12,7 @@
 
 #ifdef TERN_HAVE_VULKAN
 #include "kernels-vulkan/vk-backend.h"
+#include "kv-cache.h"
 #include "tern.h"
 
 #include <cmath>
@@ -220,6 +221,78 @@ TEST_CASE("a graph that crosses GPU -> CPU -> GPU gives the CPU's answer") {
     }
     CHECK(worst < 0.02 * norm); // the CPU quantizes activations to 8 bits, the GPU does not
     release(flagged);
+}
+
+// kv_store and attention as ops: one cache fed on the CPU, one on the GPU, the same random keys,
+// values and queries, passes of many tokens and of one; head sizes of one and of several
+// 32-lane steps, GQA, caches longer than attention.comp's 256-slot chunk. The outputs must agree
+// and the host's copy of the GPU-fed cache (the rows kv_store sends back) must equal the CPU's.
+TEST_CASE("kv_store and attention on the GPU match the CPU's over the same cache") {
+    NEED_VULKAN();
+    const int64_t H = 4, Hkv = 2;
+    for (int64_t D : {64, 96}) {
+        CAPTURE(D);
+        hparams hp;
+        hp.n_layer = 1, hp.n_head = H, hp.n_head_kv = Hkv, hp.head_dim = D, hp.n_rot = D, hp.n_embd = H * D;
+        kv_config cfg;
+        cfg.fmt = kv_format::f16;
+        cfg.n_ctx = 1024;
+        cfg.n_batch = 512;
+        kv_cache kv[2]; // 0: the CPU's, 1: the GPU's
+        REQUIRE(kv[0].init(hp, cfg).is_ok());
+        REQUIRE(kv[1].init(hp, cfg).is_ok());
+        uint32_t seed = 100;
+        double worst = 0;
+        for (int64_t n : {300, 5, 1, 1, 290, 1, 2}) {
+            CAPTURE(n);
+            const auto qv = randv((size_t)(D * H * n), seed++), kn = randv((size_t)(D * Hkv * n), seed++),
+                       vn = randv((size_t)(D * Hkv * n), seed++);
+            std::vector<float> out[2];
+            for (int side = 0; side < 2; side++) {
+                std::vector<int32_t> pos;
+                REQUIRE(kv[side].begin_pass(n, &pos).is_ok());
+                graph g;
+                std::vector<tensor *> leaves;
+                kv[side].bind(g, &leaves);
+                tensor *q = g.new_tensor(type::f32, 3, std::array<int64_t, 3>{D, H, n}.data());
+                tensor *k = leaf(g, type::f32, D * Hkv, n, (void *)kn.data(), side == 1);
+                tensor *v = leaf(g, type::f32, D * Hkv, n, (void *)vn.data(), side == 1);
+                q->data = (void *)qv.data();
+                std::vector<const tensor *> flagged{k, v};
+                if (side == 1) { // inputs made on the GPU (scaled by 1), so kv_store and attention run there
+                    q->flags |= tensor_flag_offload;
+                    flagged.push_back(q);
+                    q = g.scale(q, 1.0f), k = g.scale(k, 1.0f), v = g.scale(v, 1.0f);
+                }
+                tensor *o = g.attention(q, leaves[0], g.kv_store(k, v, leaves[0]), 1.0f / std::sqrt((float)D));
+                g.mark_output(o);
+                arena mem;
+                REQUIRE(plan_memory(g, mem).is_ok());
+                compute_options opt;
+                opt.n_threads = 2;
+                if (side == 0) {
+                    REQUIRE(cpu_compute(g.nodes(), opt, kernels_generic()).is_ok());
+                } else {
+                    REQUIRE(vk_supports_op(o));
+                    REQUIRE(vk()->compute(g.nodes(), opt).is_ok());
+                    release(flagged);
+                }
+                kv[side].commit_pass();
+                out[side].assign((const float *)o->data, (const float *)o->data + D * H * n);
+            }
+            for (size_t i = 0; i < out[0].size(); i++) worst = std::max(worst, (double)std::fabs(out[1][i] - out[0][i]));
+        }
+        MESSAGE("D " << D << ": largest attention output difference " << worst);
+        CHECK(worst < 1e-4); // the same f16 cache and f32 arithmetic, summed in another order
+        for (int64_t h = 0; h < Hkv; h++) {
+            std::vector<float> k[2], v[2], sc[2];
+            std::vector<int32_t> pos[2];
+            for (int side = 0; side < 2; side++) kv[side].dump_head(0, h, &k[side], &v[side], &pos[side], &sc[side]);
+            CHECK(pos[1] == pos[0]);
+            CHECK(k[1] == k[0]); // bit for bit: both converted f32 -> f16 by rounding to nearest
+            CHECK(v[1] == v[0]);
+        }
+    }
 }
 
 // The CPU generates greedily; the GPU (-ngl 999) is fed the same tokens. At every step the logits
