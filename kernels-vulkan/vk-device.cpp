@@ -325,9 +325,13 @@ status vk_device::pipeline(const char *shader, VkPipeline *out) {
 }
 
 status vk_device::begin(bool reusable) {
+    static const bool reuse_off = [] { // $TERN_VK_REUSE=0: record every submission afresh (for measuring)
+        const char *e = std::getenv("TERN_VK_REUSE");
+        return e && *e == '0';
+    }();
     cmds_.clear();
     key_.clear();
-    reusable_ = reusable;
+    reusable_ = reusable && !reuse_off;
     begin_time_ = std::chrono::steady_clock::now();
     return status::ok();
 }
