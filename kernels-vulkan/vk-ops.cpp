@@ -24,6 +24,10 @@ bool vec_off() {
     static const bool off = env_off("TERN_VK_MUL_VEC");
     return off;
 }
+bool blk_off() { // $TERN_VK_VEC_BLOCKS=0: decode products one weight per lane for every type
+    static const bool off = env_off("TERN_VK_VEC_BLOCKS");
+    return off;
+}
 bool mm_off() {
     static const bool off = env_off("TERN_VK_MUL_MM");
     return off;
@@ -114,7 +118,12 @@ status dispatch(run_plan &p, const tensor *n) {
         pc.n[0] = u32(K), pc.n[1] = u32(N), pc.n[2] = u32(a->nb[1]), pc.n[3] = u32(M);
         if (M == 1 && !vec_off()) { // decode: four rows per workgroup, one per 32 lanes
             const int64_t groups = (N + 3) / 4;
-            const std::string name = matmul_shader(s.dev->subgroup_size() ? "mul_vec_sg" : "mul_vec", a->ttype);
+            // whole blocks per lane where every unit of blocks starts on a word (shaders/vec_blocks.glsl)
+            const int64_t unit = a->ttype == type::q4_1 ? 1 : 2, nb = K / 32;
+            const bool blocks = (a->ttype == type::q4_0 || a->ttype == type::q4_1 || a->ttype == type::q8_0) && a->nb[1] % 4 == 0 &&
+                                nb % unit == 0 && !blk_off();
+            const bool sg = s.dev->subgroup_size() != 0;
+            const std::string name = matmul_shader(blocks ? (sg ? "mul_vec_blk_sg" : "mul_vec_blk") : (sg ? "mul_vec_sg" : "mul_vec"), a->ttype);
             return s.dev->dispatch(name.c_str(), pc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1);
         }
         if (M >= k_mm_min && !mm_off()) // prompt batches: 64 x 64 tiles

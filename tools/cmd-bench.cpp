@@ -145,7 +145,9 @@ int bench(const bench_opts &o) {
     if (o.n_gen > 0) tests.push_back({0, o.n_gen});
     for (int th : threads) {
         for (const test &t : tests) {
-            run_once(model.get(), th, base, t.p ? std::min(t.p, 8) : 0, t.p ? 0 : 2, 0, false, nullptr, nullptr); // warm-up
+            // warm-up at the test's own batch size, so the first timed repetition finds the buffers
+            // grown and (GPU) the batch shaders' pipelines made, like the rest
+            run_once(model.get(), th, base, t.p, t.p ? 0 : 2, 0, false, nullptr, nullptr);
             std::vector<double> v;
             tern_kv_stats ks{};
             io_delta io;
