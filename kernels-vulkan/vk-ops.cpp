@@ -28,6 +28,13 @@ bool blk_off() { // $TERN_VK_VEC_BLOCKS=0: decode products one weight per lane f
     static const bool off = env_off("TERN_VK_VEC_BLOCKS");
     return off;
 }
+// Rows per 32 lanes in mul_vec_blk: 1, 2 or 4 ($TERN_VK_VEC_ROWS, read at every dispatch so the
+// tests can try each).
+int64_t vec_rows() {
+    const char *e = std::getenv("TERN_VK_VEC_ROWS");
+    const int r = e ? std::atoi(e) : 2;
+    return r == 1 || r == 4 ? r : 2;
+}
 bool mm_off() {
     static const bool off = env_off("TERN_VK_MUL_MM");
     return off;
@@ -37,7 +44,7 @@ constexpr int64_t k_mm_cols = 16; // activation columns per matmul workgroup (CO
 constexpr int64_t k_mm_tile = 64; // rows and columns of a mul_mm tile (TN, TM in mul_mm.comp)
 constexpr int64_t k_mm_min = 32;  // batches of at least this many columns go through mul_mm
 
-// kind: mul_mat, mul_mm, mul_vec or mul_vec_sg.
+// kind: mul_mat, mul_mm, mul_vec, mul_vec_sg, mul_vec_blk_r<R> or mul_vec_blk_sg_r<R>.
 std::string matmul_shader(const char *kind, type t) { return std::string(kind) + "_" + weight_suffix(t); }
 
 bool f32_contig(const tensor *t) { return t && t->ttype == type::f32 && tensor_is_contiguous(t); }
@@ -123,7 +130,13 @@ status dispatch(run_plan &p, const tensor *n) {
             const bool blocks = (a->ttype == type::q4_0 || a->ttype == type::q4_1 || a->ttype == type::q8_0) && a->nb[1] % 4 == 0 &&
                                 nb % unit == 0 && !blk_off();
             const bool sg = s.dev->subgroup_size() != 0;
-            const std::string name = matmul_shader(blocks ? (sg ? "mul_vec_blk_sg" : "mul_vec_blk") : (sg ? "mul_vec_sg" : "mul_vec"), a->ttype);
+            if (blocks) { // rows per 32 lanes: they share the activations each lane loads
+                const int64_t rows = vec_rows(), g = (N + 4 * rows - 1) / (4 * rows);
+                const std::string kind = std::string(sg ? "mul_vec_blk_sg_r" : "mul_vec_blk_r") + std::to_string(rows);
+                return s.dev->dispatch(matmul_shader(kind.c_str(), a->ttype).c_str(), pc, u32(std::min<int64_t>(g, 65535)),
+                                       u32((g + 65534) / 65535), 1);
+            }
+            const std::string name = matmul_shader(sg ? "mul_vec_sg" : "mul_vec", a->ttype);
             return s.dev->dispatch(name.c_str(), pc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1);
         }
         if (M >= k_mm_min && !mm_off()) // prompt batches: 64 x 64 tiles

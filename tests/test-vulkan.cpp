@@ -16,6 +16,7 @@
 #include "tern.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <vector>
 
@@ -74,8 +75,12 @@ TEST_CASE("matmul: every weight type and many shapes match the dequantized refer
                                  {1024, 3, 8},    {2304, 11, 2},  {512, 64, 32}, {256, 130, 70}, {1024, 65, 100},
                                  {768, 200, 33},  {2304, 9, 1},   {96, 5, 1},    {160, 6, 1}};
     uint32_t seed = 1;
+    for (const char *rows : {"1", "2", "4"}) // rows per 32 lanes of the whole-block decode shader
     for (type t : types) {
         for (const auto &sh : shapes) {
+            if (sh[2] != 1 && std::string(rows) != "2") continue; // only decode shapes depend on it
+            setenv("TERN_VK_VEC_ROWS", rows, 1);
+            CAPTURE(std::string(rows));
             const int64_t K = sh[0], N = sh[1], M = sh[2];
             if (K % type_get(t)->block_size != 0) continue; // rows of whole blocks only (K-quants: 256)
             const std::string tname = type_name(t);
@@ -126,6 +131,7 @@ TEST_CASE("matmul: every weight type and many shapes match the dequantized refer
             release({w});
         }
     }
+    unsetenv("TERN_VK_VEC_ROWS");
 }
 
 TEST_CASE("element-wise ops, RMSNorm and RoPE match the CPU's scalar kernels") {

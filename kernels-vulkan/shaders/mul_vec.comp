@@ -14,9 +14,6 @@ layout(local_size_x = 128) in;
 shared float red[128];
 
 #include "weights.glsl"
-#ifdef BLOCKS
-#include "vec_blocks.glsl"
-#endif
 
 void main() {
     const uint K = p.n0, N = p.n1, stride = p.n2;
@@ -32,13 +29,6 @@ void main() {
     U32 w = U32(p.a);
     F32 x = F32(p.b), y = F32(p.d);
     float acc = 0.0;
-#ifdef BLOCKS
-    if (n < N) {
-        const uint units = K / (32u * UNIT_BLOCKS);
-        V4 x4 = V4(p.b);
-        for (uint u = lane; u < units; u += 32u) acc += unit_dot(w, n * stride / 4u, u, x4, u * UNIT_BLOCKS * 8u);
-    }
-#else
     if (n < N) {
         const uint nch = K / 32u, row = n * stride;
         uint c = 0;
@@ -49,7 +39,6 @@ void main() {
         }
         for (; c < nch; c++) acc += weight(w, row, c, lane) * x.v[32u * c + lane];
     }
-#endif
 #ifdef SUBGROUPS
     if (sg) {
         const float sum = subgroupClusteredAdd(acc, 32u);

@@ -1,8 +1,7 @@
-// vec_blocks.glsl — whole-block dot products for mul_vec.comp (-DBLOCKS): a lane reads one unit of
-// whole blocks as aligned 32-bit words (Q4_0 and Q8_0: two blocks, 36 and 68 bytes; Q4_1: one
-// block, 20 bytes) and its 64 or 32 activations as vec4s, instead of one weight per lane. The
-// backend picks it when every unit starts on a word (row stride a multiple of 4, an even number
-// of blocks for the paired types). x4: the activations as vec4 [K / 4].
+// vec_blocks.glsl — whole-block dot products for mul_vec_blk.comp: a lane reads one unit of whole
+// blocks as aligned 32-bit words (Q4_0 and Q8_0: two blocks, 36 and 68 bytes; Q4_1: one block, 20
+// bytes) against the unit's activations, held as vec4s. The backend picks it when every unit
+// starts on a word (row stride a multiple of 4, an even number of blocks for the paired types).
 layout(buffer_reference, std430, buffer_reference_align = 16) buffer V4 { vec4 v[]; };
 
 #if defined(TYPE_Q4_0) || defined(TYPE_Q8_0)
@@ -10,6 +9,7 @@ layout(buffer_reference, std430, buffer_reference_align = 16) buffer V4 { vec4 v
 #else
 #define UNIT_BLOCKS 1u
 #endif
+#define UNIT_VEC4 (8u * UNIT_BLOCKS)
 
 // sum of (q - off) * x over one word's 4 unsigned nibbles at shift sh (0: low, 4: high)
 float nib4(uint q, uint sh, vec4 x, float off) {
@@ -18,8 +18,8 @@ float nib4(uint q, uint sh, vec4 x, float off) {
 }
 float i8x4(uint q, vec4 x) { return dot(vec4(float(int(q << 24) >> 24), float(int(q << 16) >> 24), float(int(q << 8) >> 24), float(int(q) >> 24)), x); }
 
-// unit u of the row starting at word wr; x4o: the unit's first vec4 of activations
-float unit_dot(U32 w, uint wr, uint u, V4 x4, uint x4o) {
+// unit u of the row starting at word wr, against its activations xv
+float unit_dot(U32 w, uint wr, uint u, vec4 xv[UNIT_VEC4]) {
 #if defined(TYPE_Q4_0)
     const uint b = wr + 9u * u; // two blocks: d0 qs0[16] d1 qs1[16]
     uint W[9];
@@ -27,8 +27,8 @@ float unit_dot(U32 w, uint wr, uint u, V4 x4, uint x4o) {
     float s0 = 0.0, s1 = 0.0;
     [[unroll]] for (uint t = 0; t < 4u; t++) {
         const uint q0 = (W[t] >> 16) | (W[t + 1u] << 16), q1 = W[5u + t];
-        s0 += nib4(q0, 0u, x4.v[x4o + t], 8.0) + nib4(q0, 4u, x4.v[x4o + 4u + t], 8.0);
-        s1 += nib4(q1, 0u, x4.v[x4o + 8u + t], 8.0) + nib4(q1, 4u, x4.v[x4o + 12u + t], 8.0);
+        s0 += nib4(q0, 0u, xv[t], 8.0) + nib4(q0, 4u, xv[4u + t], 8.0);
+        s1 += nib4(q1, 0u, xv[8u + t], 8.0) + nib4(q1, 4u, xv[12u + t], 8.0);
     }
     return unpackHalf2x16(W[0]).x * s0 + unpackHalf2x16(W[4]).y * s1;
 #elif defined(TYPE_Q8_0)
@@ -38,9 +38,9 @@ float unit_dot(U32 w, uint wr, uint u, V4 x4, uint x4o) {
     uint prev = W0;
     [[unroll]] for (uint t = 0; t < 8u; t++) {
         const uint next = t < 7u ? w.v[b + 1u + t] : W8;
-        s0 += i8x4((prev >> 16) | (next << 16), x4.v[x4o + t]);
+        s0 += i8x4((prev >> 16) | (next << 16), xv[t]);
         prev = next;
-        s1 += i8x4(w.v[b + 9u + t], x4.v[x4o + 8u + t]);
+        s1 += i8x4(w.v[b + 9u + t], xv[8u + t]);
     }
     return unpackHalf2x16(W0).x * s0 + unpackHalf2x16(W8).y * s1;
 #elif defined(TYPE_Q4_1)
@@ -49,7 +49,7 @@ float unit_dot(U32 w, uint wr, uint u, V4 x4, uint x4o) {
     float s = 0.0, sx = 0.0;
     [[unroll]] for (uint t = 0; t < 4u; t++) {
         const uint q = w.v[b + 1u + t];
-        const vec4 lo = x4.v[x4o + t], hi = x4.v[x4o + 4u + t];
+        const vec4 lo = xv[t], hi = xv[4u + t];
         s += nib4(q, 0u, lo, 0.0) + nib4(q, 4u, hi, 0.0);
         sx += dot(lo + hi, vec4(1.0));
     }
