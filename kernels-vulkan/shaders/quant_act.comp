@@ -20,6 +20,16 @@ float f16_round(float v) {
     return uintBitsToFloat(b & 0xFFFFE000u);
 }
 
+// a / b rounded as IEEE division rounds it (the CPU's): Vulkan lets a shader's division be off by
+// 2.5 ulp, which moves values across the rounding points of q; one correction with the exact
+// remainder (fma) brings the quotient to the correctly rounded one.
+float div_rn(float a, float b) {
+    precise float q = a / b;
+    precise float r = fma(-q, b, a);
+    precise float y = 1.0 / b;
+    return fma(r, y, q);
+}
+
 // The largest |value| of the workgroup's candidates and the smallest index holding it.
 void reduce_absmax(float v, uint idx, out float best, out uint at) {
     const uint t = gl_LocalInvocationID.x;
@@ -51,7 +61,7 @@ void main() {
     float amax;
     uint unused;
     reduce_absmax(abs(x), t, amax, unused);
-    const float s = amax / 127.0, id = s != 0.0 ? 1.0 / s : 0.0;
+    const float s = div_rn(amax, 127.0), id = s != 0.0 ? div_rn(1.0, s) : 0.0;
     const float y = x * id;
     d.v[i] = f16_round(s) * (sign(y) * floor(abs(y) + 0.5));
 #else
@@ -70,7 +80,7 @@ void main() {
         for (uint k = 0; k < 8u; k++) d.v[base + t + 32u * k] = 0.0;
         return;
     }
-    const float iscale = -127.0 / a.v[base + where], ds = 1.0 / iscale;
+    const float iscale = div_rn(-127.0, a.v[base + where]), ds = div_rn(1.0, iscale);
     for (uint k = 0; k < 8u; k++) d.v[base + t + 32u * k] = ds * min(127.0, roundEven(iscale * a.v[base + t + 32u * k]));
 #endif
 }
