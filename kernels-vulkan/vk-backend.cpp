@@ -292,6 +292,7 @@ status run_gpu(run_plan &p, size_t i0, size_t i1) {
     p.n_dyn = 0;
     for (const xfer &x : up) std::memcpy((uint8_t *)s.stage.map + x.stage_off, x.root->data, x.n);
     TERN_RETURN_IF_ERROR(s.dev->begin(/*reusable=*/true));
+    p.read.clear(), p.written.clear(); // (the uploads' copies are followed by a barrier)
     for (const xfer &x : up) s.dev->copy(s.stage, x.stage_off, s.act, p.dev_off[x.root], x.n);
     for (size_t i = i0; i < i1; i++) {
         const tensor *n = nodes[i];

@@ -351,8 +351,9 @@ void vk_device::copy(const vk_buffer &src, VkDeviceSize src_off, const vk_buffer
     key_.insert(key_.end(), {0, (uint64_t)c.src, (uint64_t)c.dst, src_off, dst_off, n});
 }
 
-status vk_device::dispatch(const char *shader, const vk_push &pc, uint32_t gx, uint32_t gy, uint32_t gz) {
+status vk_device::dispatch(const char *shader, const vk_push &pc, uint32_t gx, uint32_t gy, uint32_t gz, bool ordered) {
     command c;
+    c.ordered = ordered || cmds_.empty() || !cmds_.back().pipe;
     TERN_RETURN_IF_ERROR(pipeline(shader, &c.pipe));
     c.shader = &pipelines_.find(shader)->first;
     c.pc = pc;
@@ -360,7 +361,7 @@ status vk_device::dispatch(const char *shader, const vk_push &pc, uint32_t gx, u
     cmds_.push_back(c);
     uint64_t w[sizeof(vk_push) / 8];
     std::memcpy(w, &pc, sizeof w);
-    key_.insert(key_.end(), {1, (uint64_t)c.pipe, (uint64_t)gx | (uint64_t)gy << 32, gz});
+    key_.insert(key_.end(), {1, (uint64_t)c.pipe, (uint64_t)gx | (uint64_t)gy << 32, gz | (uint64_t)c.ordered << 32});
     key_.insert(key_.end(), w, w + sizeof(vk_push) / 8);
     n_dispatch_++;
     return status::ok();
@@ -377,7 +378,9 @@ void vk_device::record(VkCommandBuffer cb, bool one_time, std::vector<std::strin
     qnames->clear();
     uint32_t nq = 0;
     VkPipeline bound = VK_NULL_HANDLE;
-    for (const command &c : cmds_) {
+    for (size_t i = 0; i < cmds_.size(); i++) {
+        const command &c = cmds_[i];
+        if (i > 0 && c.ordered) barrier(cb); // (copies are ordered too)
         if (!c.pipe) {
             VkBufferCopy r{c.src_off, c.dst_off, c.n};
             vkCmdCopyBuffer(cb, c.src, c.dst, 1, &r);
@@ -393,8 +396,8 @@ void vk_device::record(VkCommandBuffer cb, bool one_time, std::vector<std::strin
                 qnames->push_back(*c.shader);
             }
         }
-        barrier(cb);
     }
+    barrier(cb);
     vkEndCommandBuffer(cb);
 }
 

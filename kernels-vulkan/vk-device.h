@@ -62,7 +62,7 @@ class vk_device {
     status alloc(VkDeviceSize size, bool host_visible, vk_buffer *out);
     void free(vk_buffer *b);
 
-    // Recording: begin(), then copies and dispatches (each followed by a barrier), then submit()
+    // Recording: begin(), then copies and dispatches (with barriers where they are ordered), then submit()
     // runs it and waits. The commands are collected as a list first. With reusable, submit()
     // looks the list up among the command buffers recorded before and submits the one recorded
     // from an identical list (a decode step repeats the last one's commands exactly), recording
@@ -70,7 +70,10 @@ class vk_device {
     // Freeing a buffer drops them all (they may name it).
     status begin(bool reusable = false);
     void copy(const vk_buffer &src, VkDeviceSize src_off, const vk_buffer &dst, VkDeviceSize dst_off, VkDeviceSize n);
-    status dispatch(const char *shader, const vk_push &pc, uint32_t gx, uint32_t gy, uint32_t gz);
+    // ordered: a barrier before it (it reads or overwrites what an earlier dispatch since the last
+    // barrier wrote or read); without, it may run alongside those. Copies are always ordered, and
+    // so is the dispatch after a copy.
+    status dispatch(const char *shader, const vk_push &pc, uint32_t gx, uint32_t gy, uint32_t gz, bool ordered = true);
     status submit();
     int n_dispatches() const { return n_dispatch_; }
     int64_t n_recorded() const { return n_recorded_; } // command buffers recorded for reuse
@@ -105,6 +108,7 @@ class vk_device {
         VkDeviceSize src_off = 0, dst_off = 0, n = 0;
         vk_push pc;
         uint32_t groups[3] = {};
+        bool ordered = true;
     };
     struct recorded {
         std::vector<uint64_t> key; // the command list, word by word

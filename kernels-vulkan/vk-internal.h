@@ -72,6 +72,7 @@ struct run_plan {
     std::unordered_set<const tensor *> rounds_input;         // the mul_mat that makes the rounded copy
     std::unordered_map<const tensor *, size_t> kv_rows;      // kv_store -> its rows for the host, per span
     uint32_t n_dyn = 0;                                      // dyn slots used by the run being collected
+    std::unordered_set<uint64_t> read, written;              // hazard keys since the last barrier (vk-ops.cpp)
 };
 
 // The shader-name suffix of a weight type the matmul shaders read; nullptr: none.

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <initializer_list>
 
 namespace tern {
 namespace vkb {
@@ -100,6 +102,35 @@ const char *act_shader(type t, int64_t *per) {
 }
 
 
+// Hazard keys: what a dispatch reads or writes — a root tensor, a place in the act buffer (rounded
+// activations, a kv_store's rows for the host) or a layer's KV mirror. 0: nothing to track (weights).
+uint64_t key_of(const tensor *t) {
+    const tensor *r = root_of(t);
+    return is_offloaded_weight(r) ? 0 : (uint64_t)(uintptr_t)r;
+}
+uint64_t key_place(size_t off) { return (1ull << 63) | off; }
+uint64_t key_mirror(uint64_t uid) { return (1ull << 62) | uid; }
+
+// Whether a dispatch with these accesses must wait for those since the last barrier (it reads what
+// they wrote, or overwrites what they read or wrote); records its accesses. Independent dispatches
+// — q, k and v of one input, the two RoPEs, gate and up — then run without a barrier between them.
+// $TERN_VK_BARRIERS=all: a barrier before every dispatch (for measuring).
+bool ordered(run_plan &p, std::initializer_list<uint64_t> reads, std::initializer_list<uint64_t> writes) {
+    static const bool all = [] {
+        const char *e = std::getenv("TERN_VK_BARRIERS");
+        return e && std::strcmp(e, "all") == 0;
+    }();
+    bool need = all;
+    for (uint64_t r : reads) need |= r && p.written.count(r);
+    for (uint64_t w : writes) need |= w && (p.written.count(w) || p.read.count(w));
+    if (need) p.read.clear(), p.written.clear();
+    for (uint64_t r : reads)
+        if (r) p.read.insert(r);
+    for (uint64_t w : writes)
+        if (w) p.written.insert(w);
+    return need;
+}
+
 status dispatch(run_plan &p, const tensor *n) {
     vk_state &s = state();
     vk_push pc;
@@ -111,8 +142,10 @@ status dispatch(run_plan &p, const tensor *n) {
     case op::mul_mat: {
         const int64_t K = a->ne[0], N = a->ne[1], M = tensor_nrows(n->src[1]);
         int64_t per;
+        uint64_t input = key_of(n->src[1]);
         if (act_shader(a->ttype, &per)) { // round the activations as the CPU would
             pc.b = s.act.addr + p.act_scratch.at(n);
+            input = key_place(p.act_scratch.at(n));
         }
         if (const char *q = p.rounds_input.count(n) ? act_shader(a->ttype, &per) : nullptr) {
             vk_push qc;
@@ -120,8 +153,10 @@ status dispatch(run_plan &p, const tensor *n) {
             qc.d = pc.b;
             qc.n[0] = u32(K * M);
             const int64_t groups = per == 1 ? (K * M + 31) / 32 : K * M / per; // workgroups of 32
-            TERN_RETURN_IF_ERROR(s.dev->dispatch(q, qc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1));
+            TERN_RETURN_IF_ERROR(s.dev->dispatch(q, qc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1,
+                                                 ordered(p, {key_of(n->src[1])}, {input})));
         }
+        const bool ord = ordered(p, {input}, {key_of(n)});
         pc.n[0] = u32(K), pc.n[1] = u32(N), pc.n[2] = u32(a->nb[1]), pc.n[3] = u32(M);
         if (M == 1 && !vec_off()) { // decode: four rows per workgroup, one per 32 lanes
             const int64_t groups = (N + 3) / 4;
@@ -134,16 +169,16 @@ status dispatch(run_plan &p, const tensor *n) {
                 const int64_t rows = vec_rows(), g = (N + 4 * rows - 1) / (4 * rows);
                 const std::string kind = std::string(sg ? "mul_vec_blk_sg_r" : "mul_vec_blk_r") + std::to_string(rows);
                 return s.dev->dispatch(matmul_shader(kind.c_str(), a->ttype).c_str(), pc, u32(std::min<int64_t>(g, 65535)),
-                                       u32((g + 65534) / 65535), 1);
+                                       u32((g + 65534) / 65535), 1, ord);
             }
             const std::string name = matmul_shader(sg ? "mul_vec_sg" : "mul_vec", a->ttype);
-            return s.dev->dispatch(name.c_str(), pc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1);
+            return s.dev->dispatch(name.c_str(), pc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1, ord);
         }
         if (M >= k_mm_min && !mm_off()) // prompt batches: 64 x 64 tiles
             return s.dev->dispatch(matmul_shader("mul_mm", a->ttype).c_str(), pc, u32((N + k_mm_tile - 1) / k_mm_tile),
-                                   u32((M + k_mm_tile - 1) / k_mm_tile), 1);
+                                   u32((M + k_mm_tile - 1) / k_mm_tile), 1, ord);
         return s.dev->dispatch(matmul_shader("mul_mat", a->ttype).c_str(), pc, u32(std::min<int64_t>(N, 65535)), u32((N + 65534) / 65535),
-                               u32((M + k_mm_cols - 1) / k_mm_cols));
+                               u32((M + k_mm_cols - 1) / k_mm_cols), ord);
     }
     case op::add:
     case op::mul:
@@ -157,19 +192,21 @@ status dispatch(run_plan &p, const tensor *n) {
         if (n->kind == op::scale) pc.b = pc.a;
         const char *name = n->kind == op::add ? "add" : n->kind == op::mul ? "mul" : n->kind == op::silu_mul ? "silu_mul"
                            : n->kind == op::relu2_mul ? "relu2_mul" : "scale";
-        return s.dev->dispatch(name, pc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1);
+        return s.dev->dispatch(name, pc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1,
+                               ordered(p, {key_of(a), n->src[1] ? key_of(n->src[1]) : 0}, {key_of(n)}));
     }
     case op::rms_norm: {
         const int64_t rows = tensor_nrows(a);
         pc.n[0] = u32(a->ne[0]), pc.n[1] = u32(rows), pc.f[0] = n->fparams[0];
-        return s.dev->dispatch("rms_norm", pc, u32(std::min<int64_t>(rows, 65535)), u32((rows + 65534) / 65535), 1);
+        return s.dev->dispatch("rms_norm", pc, u32(std::min<int64_t>(rows, 65535)), u32((rows + 65534) / 65535), 1,
+                               ordered(p, {key_of(a)}, {key_of(n)}));
     }
     case op::rope: {
         const int64_t D = a->ne[0], H = a->ne[1], M = a->ne[2], n_rot = n->iparams[0];
         pc.n[0] = u32(D), pc.n[1] = u32(H), pc.n[2] = u32(M), pc.n[3] = u32(n_rot), pc.n[4] = u32(n->iparams[1]);
         pc.f[0] = n->fparams[0];
         const int64_t items = n_rot / 2 + (D - n_rot);
-        return s.dev->dispatch("rope", pc, u32((items + 63) / 64), u32(H), u32(M));
+        return s.dev->dispatch("rope", pc, u32((items + 63) / 64), u32(H), u32(M), ordered(p, {key_of(a), key_of(n->src[1])}, {key_of(n)}));
     }
     case op::kv_store: {
         size_t rows_off = p.kv_rows.at(n);
@@ -182,7 +219,8 @@ status dispatch(run_plan &p, const tensor *n) {
             kc.c = m.k.addr, kc.d = m.v.addr, kc.e = s.act.addr + rows_off;
             kc.dyn = dyn_slot(p, u32(L.heads[0].n_main));
             kc.n[0] = u32(L.D), kc.n[1] = u32(L.n_head_kv), kc.n[2] = u32(L.cap_main), kc.n[4] = u32(sp.n);
-            TERN_RETURN_IF_ERROR(s.dev->dispatch("kv_store", kc, u32((L.D * L.n_head_kv / 2 + 63) / 64), u32(sp.n), 1));
+            const bool ord = ordered(p, {key_of(n->src[0]), key_of(n->src[1])}, {key_mirror(L.uid), key_place(rows_off)});
+            TERN_RETURN_IF_ERROR(s.dev->dispatch("kv_store", kc, u32((L.D * L.n_head_kv / 2 + 63) / 64), u32(sp.n), 1, ord));
             rows_off += kv_rows_bytes(*sp.layer, sp.n);
         }
         return status::ok();
@@ -199,7 +237,8 @@ status dispatch(run_plan &p, const tensor *n) {
             ac.n[0] = u32(L.D), ac.n[1] = u32(a->ne[1]), ac.n[2] = u32(L.n_head_kv);
             ac.n[4] = u32(L.cap_main), ac.n[5] = u32(sp.n);
             ac.f[0] = n->fparams[0];
-            TERN_RETURN_IF_ERROR(s.dev->dispatch("attention", ac, u32(a->ne[1]), u32(sp.n), 1));
+            const bool ord = ordered(p, {key_of(n->src[0]), key_mirror(L.uid)}, {key_of(n)});
+            TERN_RETURN_IF_ERROR(s.dev->dispatch("attention", ac, u32(a->ne[1]), u32(sp.n), 1, ord));
         }
         return status::ok();
     default: return make_status(code::internal, "Vulkan: no shader for %s", op_name(n->kind));
