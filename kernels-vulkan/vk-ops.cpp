@@ -162,7 +162,8 @@ status dispatch(run_plan &p, const tensor *n) {
             const int64_t groups = (N + 3) / 4;
             // whole blocks per lane where every unit of blocks starts on a word (shaders/vec_blocks.glsl)
             const int64_t unit = a->ttype == type::q4_1 ? 1 : 2, nb = K / 32;
-            const bool blocks = (a->ttype == type::q4_0 || a->ttype == type::q4_1 || a->ttype == type::q8_0) && a->nb[1] % 4 == 0 &&
+            const bool blocks = (a->ttype == type::q4_0 || a->ttype == type::q4_1 || a->ttype == type::q8_0 || a->ttype == type::q4_k) &&
+                                a->nb[1] % 4 == 0 &&
                                 nb % unit == 0 && !blk_off();
             const bool sg = s.dev->subgroup_size() != 0;
             if (blocks) { // rows per 32 lanes: they share the activations each lane loads
