@@ -185,14 +185,17 @@ status dispatch(run_plan &p, const tensor *n) {
     case op::mul:
     case op::silu_mul:
     case op::relu2_mul:
-    case op::scale: {
+    case op::gelu_mul:
+    case op::scale:
+    case op::softcap: {
         const int64_t ne = tensor_nelements(a), groups = (ne + 255) / 256;
         pc.n[0] = u32(ne);
         pc.n[1] = n->src[1] ? u32(tensor_nelements(n->src[1])) : 1u;
         pc.f[0] = n->fparams[0];
-        if (n->kind == op::scale) pc.b = pc.a;
+        if (!n->src[1]) pc.b = pc.a;
         const char *name = n->kind == op::add ? "add" : n->kind == op::mul ? "mul" : n->kind == op::silu_mul ? "silu_mul"
-                           : n->kind == op::relu2_mul ? "relu2_mul" : "scale";
+                           : n->kind == op::relu2_mul ? "relu2_mul" : n->kind == op::gelu_mul ? "gelu_mul"
+                           : n->kind == op::scale ? "scale" : "softcap";
         return s.dev->dispatch(name, pc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1,
                                ordered(p, {key_of(a), n->src[1] ? key_of(n->src[1]) : 0}, {key_of(n)}));
     }
@@ -235,9 +238,9 @@ status dispatch(run_plan &p, const tensor *n) {
             ac.b = m.k.addr, ac.c = m.v.addr;
             ac.d = addr_of(p, n) + (uint64_t)sp.first * n->nb[1];
             ac.dyn = dyn_slot(p, u32(L.heads[0].n_main));
-            ac.n[0] = u32(L.D), ac.n[1] = u32(a->ne[1]), ac.n[2] = u32(L.n_head_kv);
+            ac.n[0] = u32(L.D), ac.n[1] = u32(a->ne[1]), ac.n[2] = u32(L.n_head_kv), ac.n[3] = u32(std::max(0, n->iparams[0]));
             ac.n[4] = u32(L.cap_main), ac.n[5] = u32(sp.n);
-            ac.f[0] = n->fparams[0];
+            ac.f[0] = n->fparams[0], ac.f[1] = n->fparams[1];
             const bool ord = ordered(p, {key_of(n->src[0]), key_mirror(L.uid)}, {key_of(n)});
             TERN_RETURN_IF_ERROR(s.dev->dispatch("attention", ac, u32(a->ne[1]), u32(sp.n), 1, ord));
         }
@@ -265,9 +268,11 @@ bool vk_supports_op(const tensor *n) {
     case op::mul:
     case op::silu_mul:
     case op::relu2_mul:
+    case op::gelu_mul:
         return f32_contig(a) && f32_contig(b) && f32_contig(n) &&
                (tensor_nelements(b) == tensor_nelements(a) || (tensor_nrows(b) == 1 && b->ne[0] == a->ne[0]));
     case op::scale:
+    case op::softcap:
     case op::rms_norm: return f32_contig(a) && f32_contig(n);
     case op::rope:
         return f32_contig(a) && f32_contig(n) && b && b->ttype == type::i32 && tensor_is_contiguous(b) &&
@@ -277,13 +282,19 @@ bool vk_supports_op(const tensor *n) {
         const bool store = n->kind == op::kv_store;
         const kv_batch *kb = (const kv_batch *)n->src[store ? 2 : 1]->data;
         if (!kb || !f32_contig(a) || (store && !f32_contig(b)) || (!store && !f32_contig(n))) return false;
-        if (!store && (n->iparams[0] != 0 || n->fparams[1] != 0.0f)) return false; // no window, no soft-cap
+        const bool window = !store && n->iparams[0] > 0;
         for (const kv_span &sp : kb->spans) {
             const kv_layer &L = *sp.layer;
             if (L.fmt != kv_format::f16 || L.staged() || L.track || L.D % 2 != 0 || L.D > 256) return false;
             if (!store && a->ne[1] % L.n_head_kv != 0) return false;
-            for (int64_t h = 0; h < L.n_head_kv; h++) // evicted slots or heads out of step: the CPU's job
-                if (L.heads[h].n_dead != 0 || L.heads[h].n_main != L.heads[0].n_main) return false;
+            for (int64_t h = 0; h < L.n_head_kv; h++) { // evicted slots or heads out of step: the CPU's job
+                const kv_head &hd = L.heads[h];
+                if (hd.n_dead != 0 || hd.n_main != L.heads[0].n_main) return false;
+                // a sliding window counts slots: every slot must hold its own position (positions
+                // only grow, so the first and the pass's last decide)
+                const int64_t last = hd.n_main + sp.n - 1;
+                if (window && (hd.pos[0] != 0 || hd.pos[last] != (int32_t)last)) return false;
+            }
         }
         return true;
     }

@@ -16,6 +16,14 @@ layout(push_constant) uniform Params {
     float f0, f1;
 } p;
 
+// fp32 -> fp16 -> fp32 with round-to-nearest-even (subnormals included; no overflow handling).
+float f16_round(float v) {
+    if (abs(v) < 6.103515625e-05) return roundEven(v * 16777216.0) / 16777216.0;
+    uint b = floatBitsToUint(v);
+    b += 0xFFFu + ((b >> 13) & 1u);
+    return uintBitsToFloat(b & 0xFFFFE000u);
+}
+
 // The i-th value behind p.dyn.
 uint dyn_at(uint i) { return U32(p.dyn).v[i]; }
 

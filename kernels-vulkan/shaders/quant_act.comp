@@ -11,15 +11,6 @@ layout(local_size_x = 32) in;
 shared float s_abs[32];
 shared uint s_idx[32];
 
-// fp32 -> fp16 -> fp32 with round-to-nearest-even (subnormals included; no overflow handling:
-// activation scales are far below 65504).
-float f16_round(float v) {
-    if (abs(v) < 6.103515625e-05) return roundEven(v * 16777216.0) / 16777216.0;
-    uint b = floatBitsToUint(v);
-    b += 0xFFFu + ((b >> 13) & 1u);
-    return uintBitsToFloat(b & 0xFFFFE000u);
-}
-
 // a / b rounded as IEEE division rounds it (the CPU's): Vulkan lets a shader's division be off by
 // 2.5 ulp, which moves values across the rounding points of q; one correction with the exact
 // remainder (fma) brings the quotient to the correctly rounded one.
