@@ -398,6 +398,12 @@ const backend_iface k_vk_backend = {"vulkan", vk_supports_op, vk_compute, vk_des
 
 void vk_backend_register() { backend_register(&k_vk_backend); }
 
+bool vk_uses_coopmat() {
+    vk_state &s = state();
+    std::lock_guard<std::mutex> lock(s.mu);
+    return s.dev && s.dev->coopmat();
+}
+
 void vk_command_stats(int64_t *recorded, int64_t *reused) {
     vk_state &s = state();
     std::lock_guard<std::mutex> lock(s.mu);

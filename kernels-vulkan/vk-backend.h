@@ -18,4 +18,8 @@ bool vk_supports_op(const tensor *n);
 // device is open).
 void vk_command_stats(int64_t *recorded, int64_t *reused);
 
+// Whether batches of 64 or more columns multiply on cooperative matrices (f16 inputs) on the open
+// device (tests widen their tolerance for them).
+bool vk_uses_coopmat();
+
 } // namespace tern

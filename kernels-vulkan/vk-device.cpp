@@ -65,6 +65,40 @@ vk_device_info describe(VkPhysicalDevice pd, int index) {
     return d;
 }
 
+// Whether the device multiplies 16 x 16 x 16 f16 fragments into f32 ones per subgroup through
+// VK_NV_cooperative_matrix (tensor cores on NVIDIA), with f16 arithmetic in shaders.
+// $TERN_VK_COOPMAT=0: never.
+bool has_coopmat(VkInstance inst, VkPhysicalDevice pd) {
+    if (const char *e = std::getenv("TERN_VK_COOPMAT"); e && *e == '0') return false;
+    uint32_t n = 0;
+    vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr);
+    std::vector<VkExtensionProperties> exts(n);
+    if (n) vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, exts.data());
+    bool ext = false;
+    for (const VkExtensionProperties &e : exts) ext |= std::strcmp(e.extensionName, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) == 0;
+    if (!ext) return false;
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV cmf{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+    VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+    f12.pNext = &cmf;
+    VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+    f2.pNext = &f12;
+    vkGetPhysicalDeviceFeatures2(pd, &f2);
+    if (!cmf.cooperativeMatrix || !f12.shaderFloat16) return false;
+    auto props_fn = (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(
+        inst, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
+    if (!props_fn) return false;
+    uint32_t np = 0;
+    props_fn(pd, &np, nullptr);
+    std::vector<VkCooperativeMatrixPropertiesNV> props(np, VkCooperativeMatrixPropertiesNV{VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV});
+    if (np) props_fn(pd, &np, props.data());
+    for (const VkCooperativeMatrixPropertiesNV &p : props)
+        if (p.MSize == 16 && p.NSize == 16 && p.KSize == 16 && p.AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+            p.BType == VK_COMPONENT_TYPE_FLOAT16_NV && p.CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+            p.DType == VK_COMPONENT_TYPE_FLOAT32_NV && p.scope == VK_SCOPE_SUBGROUP_NV)
+            return true;
+    return false;
+}
+
 } // namespace
 
 // ~/.cache/tern/vk-pipelines-<device name>.bin ($TERN_CACHE replaces ~/.cache/tern); "" if no home.
@@ -141,6 +175,7 @@ status vk_device::open(int index, std::unique_ptr<vk_device> *out) {
             d->subgroup_size_ = sg.subgroupSize;
     }
     vkGetPhysicalDeviceMemoryProperties(d->phys_, &d->memprops_);
+    d->coopmat_ = has_coopmat(d->inst_, d->phys_) && d->subgroup_size_ == 32;
 
     uint32_t nq = 0;
     vkGetPhysicalDeviceQueueFamilyProperties(d->phys_, &nq, nullptr);
@@ -161,7 +196,16 @@ status vk_device::open(int index, std::unique_ptr<vk_device> *out) {
     VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
     f2.pNext = &f12;
     f2.features.shaderInt64 = VK_TRUE;
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV cmf{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+    const char *cm_ext = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
     VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+    if (d->coopmat_) {
+        f12.shaderFloat16 = VK_TRUE;
+        cmf.cooperativeMatrix = VK_TRUE;
+        f12.pNext = &cmf;
+        dci.enabledExtensionCount = 1;
+        dci.ppEnabledExtensionNames = &cm_ext;
+    }
     dci.pNext = &f2;
     dci.queueCreateInfoCount = 1;
     dci.pQueueCreateInfos = &qci;

@@ -81,6 +81,8 @@ class vk_device {
     // Subgroup size when the device's compute shaders have clustered subgroup adds over at least
     // 32 lanes (the reductions of the *_sg shaders); 0 otherwise.
     uint32_t subgroup_size() const { return subgroup_size_; }
+    // Whether the mul_mm_cm shaders (VK_NV_cooperative_matrix, f16 tensor-core products) can run.
+    bool coopmat() const { return coopmat_; }
 
     // Profiling ($TERN_VK_PROFILE=1): GPU time per shader from timestamps around each dispatch,
     // plus submissions and their wall time (recording to fence); printed by the backend at exit.
@@ -124,6 +126,7 @@ class vk_device {
     uint64_t use_clock_ = 0;
     int64_t n_recorded_ = 0, n_reused_ = 0;
     uint32_t subgroup_size_ = 0;
+    bool coopmat_ = false;
 
     int index_ = -1;
     std::string name_;

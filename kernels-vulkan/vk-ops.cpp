@@ -45,8 +45,9 @@ bool mm_off() {
 constexpr int64_t k_mm_cols = 16; // activation columns per matmul workgroup (COLS in mul_mat.comp)
 constexpr int64_t k_mm_tile = 64; // rows and columns of a mul_mm tile (TN, TM in mul_mm.comp)
 constexpr int64_t k_mm_min = 32;  // batches of at least this many columns go through mul_mm
+constexpr int64_t k_cm_min = 64;  // ... and through mul_mm_cm where the device has cooperative matrices
 
-// kind: mul_mat, mul_mm, mul_vec, mul_vec_sg, mul_vec_blk_r<R> or mul_vec_blk_sg_r<R>.
+// kind: mul_mat, mul_mm, mul_mm_cm, mul_vec, mul_vec_sg, mul_vec_blk_r<R> or mul_vec_blk_sg_r<R>.
 std::string matmul_shader(const char *kind, type t) { return std::string(kind) + "_" + weight_suffix(t); }
 
 bool f32_contig(const tensor *t) { return t && t->ttype == type::f32 && tensor_is_contiguous(t); }
@@ -175,6 +176,9 @@ status dispatch(run_plan &p, const tensor *n) {
             const std::string name = matmul_shader(sg ? "mul_vec_sg" : "mul_vec", a->ttype);
             return s.dev->dispatch(name.c_str(), pc, u32(std::min<int64_t>(groups, 65535)), u32((groups + 65534) / 65535), 1, ord);
         }
+        if (M >= k_cm_min && s.dev->coopmat()) // long prompt batches on tensor cores: 64 x 64 tiles
+            return s.dev->dispatch(matmul_shader("mul_mm_cm", a->ttype).c_str(), pc, u32((N + k_mm_tile - 1) / k_mm_tile),
+                                   u32((M + k_mm_tile - 1) / k_mm_tile), 1, ord);
         if (M >= k_mm_min && !mm_off()) // prompt batches: 64 x 64 tiles
             return s.dev->dispatch(matmul_shader("mul_mm", a->ttype).c_str(), pc, u32((N + k_mm_tile - 1) / k_mm_tile),
                                    u32((M + k_mm_tile - 1) / k_mm_tile), 1, ord);

@@ -127,7 +127,9 @@ TEST_CASE("matmul: every weight type and many shapes match the dequantized refer
                     const double got = ((const float *)y->data)[m * N + n];
                     worst = std::max(worst, std::fabs(got - ref) / (mag + 1e-6));
                 }
-            CHECK(worst < 1e-5); // f32 sums of K products, relative to the sum of magnitudes
+            // f32 sums of K products, relative to the sum of magnitudes; on cooperative matrices (batches
+            // of 64 or more) weights and activations are rounded to f16 first
+            CHECK(worst < (M >= 64 && vk_uses_coopmat() ? 2e-3 : 1e-5));
             release({w});
         }
     }
