@@ -1,9 +1,9 @@
 #version 450
 // mul_mm.comp — y[m][n] = sum_k W[n][k] x[m][k] for prompt batches, one weight type (-DTYPE_*):
 // a tiled matrix-matrix product. A workgroup of 256 computes a tile of 64 weight rows x 64
-// activation columns; per 32-wide step of k it dequantizes its weights and loads its activations
-// into shared memory (the 32 lanes of a group take the 32 weights of one chunk, as in mul_vec),
-// then each thread accumulates 4 x 4 outputs from there.
+// activation columns; per 32-wide step of k it dequantizes its weights (eight per thread,
+// weight8) and loads its activations into shared memory, then each thread accumulates 4 x 4
+// outputs from there.
 // a: W (row stride n2 bytes), b: x [M][K] f32, d: y [M][N] f32; n0 = K, n1 = N, n3 = M.
 #include "common.glsl"
 
@@ -27,10 +27,16 @@ void main() {
         [[unroll]] for (uint j = 0; j < 4u; j++) acc[i][j] = 0.0;
     const uint nch = K / 32u;
     for (uint c = 0; c < nch; c++) {
-        // group g loads rows / columns g, g + 8, ..., lane = position in the chunk
+        { // weights: thread t dequantizes quarter t % 4 of row t / 4's chunk, eight at once
+            const uint r = tid >> 2, q = tid & 3u;
+            float v[8];
+            if (n0 + r < N) weight8(w, (n0 + r) * stride, c, q, v);
+            else [[unroll]] for (uint i = 0; i < 8u; i++) v[i] = 0.0;
+            [[unroll]] for (uint i = 0; i < 8u; i++) ws[k8(q, i)][r] = v[i];
+        }
+        // activations: group g loads columns g, g + 8, ..., lane = position in the chunk
         [[unroll]] for (uint u = 0; u < 8u; u++) {
             const uint r = group + 8u * u;
-            ws[lane][r] = n0 + r < N ? weight(w, (n0 + r) * stride, c, lane) : 0.0;
             xs[lane][r] = m0 + r < M ? x.v[(m0 + r) * K + 32u * c + lane] : 0.0;
         }
         barrier();

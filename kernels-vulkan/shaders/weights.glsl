@@ -42,3 +42,41 @@ float weight(U32 w, uint row, uint c, uint l) {
 #error "no TYPE_ defined"
 #endif
 }
+
+// Eight weights of chunk c of a row at once (tiled loaders): quarter q (0..3) of the chunk. v[i] is
+// the weight at position k8(q, i) of the chunk. Q4_0, Q4_1: one 32-bit run of nibble bytes gives
+// positions 4q..4q+3 (low nibbles) and 16+4q..16+4q+3 (high); Q8_0: eight bytes, positions
+// 8q..8q+7; other types: weight() eight times.
+uint k8(uint q, uint i) {
+#if defined(TYPE_Q4_0) || defined(TYPE_Q4_1)
+    return i < 4u ? 4u * q + i : 16u + 4u * q + (i - 4u);
+#else
+    return 8u * q + i;
+#endif
+}
+void weight8(U32 w, uint row, uint c, uint q, out float v[8]) {
+#if defined(TYPE_Q4_0) || defined(TYPE_Q4_1)
+#if defined(TYPE_Q4_0)
+    const uint b = row + 18u * c, qs = b + 2u + 4u * q;
+    const float d = f16_at(w, b), m = -8.0 * d;
+#else
+    const uint b = row + 20u * c, qs = b + 4u + 4u * q;
+    const float d = f16_at(w, b), m = f16_at(w, b + 2u);
+#endif
+    const uint x = u16_at(w, qs) | (u16_at(w, qs + 2u) << 16);
+    [[unroll]] for (uint i = 0; i < 4u; i++) {
+        v[i] = d * float((x >> (8u * i)) & 15u) + m;
+        v[4u + i] = d * float((x >> (8u * i + 4u)) & 15u) + m;
+    }
+#elif defined(TYPE_Q8_0)
+    const uint b = row + 34u * c, qs = b + 2u + 8u * q;
+    const float d = f16_at(w, b);
+    [[unroll]] for (uint h = 0; h < 4u; h++) {
+        const uint x = u16_at(w, qs + 2u * h);
+        v[2u * h] = d * float(int(x << 24) >> 24);
+        v[2u * h + 1u] = d * float(int(x << 16) >> 24);
+    }
+#else
+    [[unroll]] for (uint i = 0; i < 8u; i++) v[i] = weight(w, row, c, 8u * q + i);
+#endif
+}
