@@ -47,7 +47,7 @@ constexpr int64_t k_mm_tile = 64; // rows and columns of a mul_mm tile (TN, TM i
 constexpr int64_t k_mm_min = 32;  // batches of at least this many columns go through mul_mm
 constexpr int64_t k_cm_min = 64;  // ... and through mul_mm_cm where the device has cooperative matrices
 
-// kind: mul_mat, mul_mm, mul_mm_cm, mul_vec, mul_vec_sg, mul_vec_blk_r<R> or mul_vec_blk_sg_r<R>.
+// kind: get_rows, mul_mat, mul_mm, mul_mm_cm, mul_vec, mul_vec_sg, mul_vec_blk_r<R> or mul_vec_blk_sg_r<R>.
 std::string matmul_shader(const char *kind, type t) { return std::string(kind) + "_" + weight_suffix(t); }
 
 bool f32_contig(const tensor *t) { return t && t->ttype == type::f32 && tensor_is_contiguous(t); }
@@ -185,6 +185,12 @@ status dispatch(run_plan &p, const tensor *n) {
         return s.dev->dispatch(matmul_shader("mul_mat", a->ttype).c_str(), pc, u32(std::min<int64_t>(N, 65535)), u32((N + 65534) / 65535),
                                u32((M + k_mm_cols - 1) / k_mm_cols), ord);
     }
+    case op::get_rows: { // the lookup of a table that lives on the GPU (a tied output matrix)
+        const int64_t E = a->ne[0], M = tensor_nelements(n->src[1]), groups = (E * M + 255) / 256;
+        pc.n[0] = u32(E), pc.n[1] = u32(M), pc.n[2] = u32(a->nb[1]);
+        return s.dev->dispatch(matmul_shader("get_rows", a->ttype).c_str(), pc, u32(std::min<int64_t>(groups, 65535)),
+                               u32((groups + 65534) / 65535), 1, ordered(p, {key_of(n->src[1])}, {key_of(n)}));
+    }
     case op::add:
     case op::mul:
     case op::silu_mul:
@@ -268,6 +274,9 @@ bool vk_supports_op(const tensor *n) {
     }
         return weight_suffix(a->ttype) && a->kind == op::none && f32_contig(b) && a->ne[0] % 32 == 0 && a->nb[1] % 2 == 0 &&
                (a->ttype != type::f32 || a->nb[1] % 4 == 0) && f32_contig(n);
+    case op::get_rows:
+        return weight_suffix(a->ttype) && a->kind == op::none && a->ne[0] % 32 == 0 && a->nb[1] % 2 == 0 &&
+               (a->ttype != type::f32 || a->nb[1] % 4 == 0) && b && b->ttype == type::i32 && tensor_is_contiguous(b) && f32_contig(n);
     case op::add:
     case op::mul:
     case op::silu_mul:

@@ -136,6 +136,41 @@ TEST_CASE("matmul: every weight type and many shapes match the dequantized refer
     unsetenv("TERN_VK_VEC_ROWS");
 }
 
+TEST_CASE("embedding lookup: rows of every weight type match the scalar dequantizer") {
+    NEED_VULKAN();
+    const type types[] = {type::f32, type::f16, type::q8_0, type::q4_0, type::q4_1, type::q4_k, type::q6_k};
+    const int64_t E = 512, V = 37;
+    const std::vector<int32_t> ids = {0, 36, 5, 5, 17, 1, 30, 2, 36};
+    uint32_t seed = 300;
+    for (type t : types) {
+        const std::string tname = type_name(t);
+        CAPTURE(tname);
+        const auto wf = randv((size_t)(E * V), seed++);
+        std::vector<uint8_t> wq(row_size(t, E) * (size_t)V);
+        for (int64_t v = 0; v < V; v++) type_get(t)->from_float(wf.data() + v * E, wq.data() + v * row_size(t, E), E);
+        graph g;
+        tensor *w = leaf(g, t, E, V, wq.data(), true);
+        tensor *id = g.new_tensor_1d(type::i32, (int64_t)ids.size());
+        id->data = (void *)ids.data();
+        tensor *y = g.get_rows(w, id);
+        g.mark_output(y);
+        arena mem;
+        REQUIRE(plan_memory(g, mem).is_ok());
+        REQUIRE(vk_supports_op(y));
+        compute_options opt;
+        REQUIRE(vk()->compute(g.nodes(), opt).is_ok());
+        std::vector<float> row((size_t)E);
+        double worst = 0;
+        for (size_t m = 0; m < ids.size(); m++) {
+            type_get(t)->to_float(wq.data() + (size_t)ids[m] * row_size(t, E), row.data(), E);
+            for (int64_t k = 0; k < E; k++)
+                worst = std::max(worst, (double)std::fabs(((const float *)y->data)[m * (size_t)E + (size_t)k] - row[(size_t)k]));
+        }
+        CHECK(worst < 1e-5);
+        release({w});
+    }
+}
+
 TEST_CASE("element-wise ops, RMSNorm and RoPE match the CPU's scalar kernels") {
     NEED_VULKAN();
     const int64_t shapes[][2] = {{64, 1}, {576, 3}, {2048, 5}, {96, 40}};
