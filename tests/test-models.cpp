@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <string>
 #include <memory>
+#include <random>
 #include <vector>
 
 namespace {
@@ -66,11 +67,9 @@ double rel_rms(const std::vector<float> &a, const std::vector<float> &ref) {
     return std::sqrt(d / r);
 }
 
-} // namespace
-
-TEST_SUITE("models") {
-
-TEST_CASE("every architecture through every CPU weight type, the LUT types and the KV formats") {
+// One model (label: its file name) through every CPU weight format and KV format against its own
+// F32 run.
+void check_formats(const std::string &src, const char *label, bool kv_quant) {
     // Bounds: about twice the largest relative RMS error this test measured over the five models
     // for each format (random tiny models; gemma2's soft-capped logits suffer most; K-quants fall
     // back to 32-element formats on the 64-wide rows, as tern quantize does). A broken kernel gives
@@ -82,37 +81,45 @@ TEST_CASE("every architecture through every CPU weight type, the LUT types and t
     const fmt weights[] = {{"F16", 0.003}, {"BF16", 0.015}, {"Q8_0", 0.06}, {"Q6_K", 0.10}, {"Q5_0", 0.4}, {"Q5_1", 0.4},
                            {"Q4_0", 0.9},  {"Q4_1", 0.7},   {"Q4_K_M", 0.3}, {"Q3_K_M", 0.7}, {"TL4", 0.8}, {"TL3", 1.5},
                            {"TLT", 0.11}}; // TLT: ternary (int8 activations), only for bitnet's ternary weights
+    CAPTURE(label);
+    std::vector<int32_t> greedy;
+    const auto ref = run(src, TERN_KV_F32, {}, &greedy);
+    for (const fmt &f : weights) {
+        if (std::string(f.name) == "TLT" && std::string(label).find("bitnet") != 0) continue;
+        CAPTURE(f.name);
+        const std::string q = test_util::temp_path(std::string(f.name) + "-" + label);
+        REQUIRE_MESSAGE(tern_model_quantize(src.c_str(), q.c_str(), f.name, 2, nullptr, nullptr) == TERN_OK, tern_last_error());
+        const double e = rel_rms(run(q, TERN_KV_F32, greedy, nullptr), ref);
+        MESSAGE(std::string(label) << " " << std::string(f.name) << ": relative RMS error of the logits " << e);
+        CHECK(e < f.bound);
+        CHECK(e > 0.0); // the format really changed the weights
+        std::remove(q.c_str());
+    }
+    struct kvf {
+        tern_kv_type t;
+        const char *name;
+        double bound;
+    };
+    const kvf kvs[] = {{TERN_KV_F16, "f16", 0.003}, {TERN_KV_Q8_0, "q8_0", 0.03}, {TERN_KV_Q4_0, "q4_0", 0.35},
+                       {TERN_KV_KIVI4, "kivi4", 0.25}, {TERN_KV_KIVI2, "kivi2", 1.1}};
+    for (const kvf &k : kvs) {
+        if (k.t != TERN_KV_F16 && !kv_quant) continue;
+        CAPTURE(k.name);
+        const double e = rel_rms(run(src, k.t, greedy, nullptr), ref);
+        MESSAGE(std::string(label) << " KV " << std::string(k.name) << ": relative RMS error " << e);
+        CHECK(e < k.bound);
+    }
+}
+
+} // namespace
+
+TEST_SUITE("models") {
+
+TEST_CASE("every architecture through every CPU weight type, the LUT types and the KV formats") {
     for (const arch_case &a : k_archs) {
         const std::string src = test_util::model_path(a.file);
         SKIP_IF_MISSING(src);
-        CAPTURE(a.file);
-        std::vector<int32_t> greedy;
-        const auto ref = run(src, TERN_KV_F32, {}, &greedy);
-        for (const fmt &f : weights) {
-            if (std::string(f.name) == "TLT" && std::string(a.file).find("bitnet") != 0) continue;
-            CAPTURE(f.name);
-            const std::string q = test_util::temp_path(std::string(f.name) + "-" + a.file);
-            REQUIRE_MESSAGE(tern_model_quantize(src.c_str(), q.c_str(), f.name, 2, nullptr, nullptr) == TERN_OK, tern_last_error());
-            const double e = rel_rms(run(q, TERN_KV_F32, greedy, nullptr), ref);
-            MESSAGE(std::string(a.file) << " " << std::string(f.name) << ": relative RMS error of the logits " << e);
-            CHECK(e < f.bound);
-            CHECK(e > 0.0); // the format really changed the weights
-            std::remove(q.c_str());
-        }
-        struct kvf {
-            tern_kv_type t;
-            const char *name;
-            double bound;
-        };
-        const kvf kvs[] = {{TERN_KV_F16, "f16", 0.003}, {TERN_KV_Q8_0, "q8_0", 0.03}, {TERN_KV_Q4_0, "q4_0", 0.35},
-                           {TERN_KV_KIVI4, "kivi4", 0.25}, {TERN_KV_KIVI2, "kivi2", 1.1}};
-        for (const kvf &k : kvs) {
-            if (k.t != TERN_KV_F16 && !a.kv_quant) continue;
-            CAPTURE(k.name);
-            const double e = rel_rms(run(src, k.t, greedy, nullptr), ref);
-            MESSAGE(std::string(a.file) << " KV " << std::string(k.name) << ": relative RMS error " << e);
-            CHECK(e < k.bound);
-        }
+        check_formats(src, a.file, a.kv_quant);
     }
 }
 
@@ -153,6 +160,15 @@ TEST_CASE("Gemma 3 270M (Q4_K_M, pretrained): greedy answer to a factual prompt"
 } // TEST_SUITE
 
 namespace {
+
+// n norm weights around 1 (seeded).
+std::vector<float> randn(size_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> nd(1.0f, 0.2f);
+    std::vector<float> v(n);
+    for (auto &x : v) x = nd(rng);
+    return v;
+}
 
 // A copy of a shared model with its architecture renamed (keys `from.*` become `to.*`), tensors
 // dropped or added, and extra u32 keys: test variants of the architectures tern reads.
@@ -221,6 +237,24 @@ TEST_CASE("qwen3: per-head q/k norms instead of biases; a missing norm is an err
     CHECK(tern_model_load(broken.c_str(), nullptr, &m) == TERN_ERR_BAD_FORMAT);
     CHECK(std::string(tern_last_error()).find("blk.3.attn_k_norm.weight") != std::string::npos);
     for (const auto &p : {q3, q2nb, broken}) std::remove(p.c_str());
+}
+
+TEST_CASE("qwen3 and gemma3 (variants of the tiny qwen2 and gemma2) through every CPU weight type and KV format") {
+    SKIP_IF_MISSING(test_util::model_path("qwen2-tiny-f32.gguf"));
+    SKIP_IF_MISSING(test_util::model_path("gemma2-tiny-f32.gguf"));
+    std::vector<std::pair<std::string, std::vector<float>>> qn, gn;
+    for (int il = 0; il < 4; il++) // qwen2-tiny: 4 layers, heads of 16
+        for (const char *n : {"attn_q_norm", "attn_k_norm"})
+            qn.push_back({"blk." + std::to_string(il) + "." + n + ".weight", randn(16, 40 + il)});
+    for (int il = 0; il < 26; il++) // gemma2-tiny: 26 layers, heads of 32 (one global layer per six)
+        for (const char *n : {"attn_q_norm", "attn_k_norm"})
+            gn.push_back({"blk." + std::to_string(il) + "." + n + ".weight", randn(32, 80 + il)});
+    const std::string q3 = variant("qwen2-tiny-f32.gguf", "qwen2", "qwen3", {".bias"}, qn, {}, "qwen3-tiny-f32.gguf");
+    const std::string g3 = variant("gemma2-tiny-f32.gguf", "gemma2", "gemma3", {}, gn, {}, "gemma3-tiny-f32.gguf");
+    check_formats(q3, "qwen3-tiny-f32.gguf", false);
+    check_formats(g3, "gemma3-tiny-f32.gguf", true);
+    std::remove(q3.c_str());
+    std::remove(g3.c_str());
 }
 
 } // TEST_SUITE
