@@ -4,7 +4,7 @@ JOBS  ?= $(shell nproc)
 
 PREFIX ?= /usr/local
 
-.PHONY: all test deps model demo clean install
+.PHONY: all test test-arm deps model demo clean install
 
 all:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -18,6 +18,11 @@ model:
 
 test: all
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Every test suite cross-built for aarch64 and run under qemu-aarch64 (slow: CI runs the kernel
+# suites only; see scripts/test-arm64.sh).
+test-arm:
+	@bash scripts/test-arm64.sh --all
 
 demo: deps all model
 	@$(BUILD)/bin/tern run --chat --temp 0 -n 96 -p "What is the capital of France? Answer in two sentences."

@@ -14,6 +14,26 @@ jobs=$(nproc)
 cmake -S . -B build-arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-arm64 -j "$jobs" --target tern-tests tern example-simple example-chat
 run() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$@"; }
+if [[ "${1:-}" == "--all" ]]; then
+    # `make test-arm`: every doctest suite under emulation, one thread, with its time (too slow for
+    # CI: the model-level suites take long under qemu). Child processes (the cli suite) run
+    # through qemu too, via TERN_BIN.
+    export TERN_BIN="qemu-aarch64 -L /usr/aarch64-linux-gnu $PWD/build-arm64/bin/tern"
+    failed=()
+    for s in gguf types kernels lut kv stream graph tokenizer golden sampling api cli chat batch models; do
+        t0=$(date +%s)
+        r=passed
+        if ! TERN_TEST_ONE_THREAD=1 timeout 3600 qemu-aarch64 -L /usr/aarch64-linux-gnu build-arm64/bin/tern-tests --test-suite="$s" \
+            --force-colors=0 >"build-arm64/test-$s.log" 2>&1; then
+            r=FAILED
+            failed+=("$s")
+        fi
+        echo "test-arm64.sh: $s $r in $(($(date +%s) - t0)) s ($(grep -E 'test cases' "build-arm64/test-$s.log" | tail -1))"
+    done
+    [[ ${#failed[@]} -eq 0 ]] || { echo "test-arm64.sh: failed: ${failed[*]} (logs in build-arm64/test-*.log)"; exit 1; }
+    echo "test-arm64.sh: every suite passed under qemu-aarch64"
+    exit 0
+fi
 TERN_TEST_ONE_THREAD=1 run build-arm64/bin/tern-tests --test-suite=types,kernels,lut --force-colors=0
 # KV cache: the kernels and the attention op over every format (the policy cases on a model are
 # slow under emulation and not ISA-specific).
