@@ -14,13 +14,7 @@
 using namespace tern;
 
 namespace {
-std::vector<float> randv(size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> nd(0.0f, 1.0f);
-    std::vector<float> v(n);
-    for (auto &x : v) x = nd(rng);
-    return v;
-}
+using test_util::randv;
 void run(graph &g, arena &mem, int nth = 2) {
     REQUIRE(plan_memory(g, mem).is_ok());
     compute_options opt;

@@ -26,13 +26,7 @@ using namespace tern;
 
 namespace {
 
-std::vector<float> randv(size_t n, uint32_t seed, float sd = 1.0f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> nd(0.0f, sd);
-    std::vector<float> v(n);
-    for (auto &x : v) x = nd(rng);
-    return v;
-}
+using test_util::randv;
 
 bool one_thread() {
     const char *e = std::getenv("TERN_TEST_ONE_THREAD");

@@ -161,14 +161,7 @@ TEST_CASE("Gemma 3 270M (Q4_K_M, pretrained): greedy answer to a factual prompt"
 
 namespace {
 
-// n norm weights around 1 (seeded).
-std::vector<float> randn(size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> nd(1.0f, 0.2f);
-    std::vector<float> v(n);
-    for (auto &x : v) x = nd(rng);
-    return v;
-}
+using test_util::randv;
 
 // A copy of a shared model with its architecture renamed (keys `from.*` become `to.*`), tensors
 // dropped or added, and extra u32 keys: test variants of the architectures tern reads.
@@ -245,10 +238,10 @@ TEST_CASE("qwen3 and gemma3 (variants of the tiny qwen2 and gemma2) through ever
     std::vector<std::pair<std::string, std::vector<float>>> qn, gn;
     for (int il = 0; il < 4; il++) // qwen2-tiny: 4 layers, heads of 16
         for (const char *n : {"attn_q_norm", "attn_k_norm"})
-            qn.push_back({"blk." + std::to_string(il) + "." + n + ".weight", randn(16, 40 + il)});
+            qn.push_back({"blk." + std::to_string(il) + "." + n + ".weight", randv(16, 40 + il, 0.2f, 1.0f)});
     for (int il = 0; il < 26; il++) // gemma2-tiny: 26 layers, heads of 32 (one global layer per six)
         for (const char *n : {"attn_q_norm", "attn_k_norm"})
-            gn.push_back({"blk." + std::to_string(il) + "." + n + ".weight", randn(32, 80 + il)});
+            gn.push_back({"blk." + std::to_string(il) + "." + n + ".weight", randv(32, 80 + il, 0.2f, 1.0f)});
     const std::string q3 = variant("qwen2-tiny-f32.gguf", "qwen2", "qwen3", {".bias"}, qn, {}, "qwen3-tiny-f32.gguf");
     const std::string g3 = variant("gemma2-tiny-f32.gguf", "gemma2", "gemma3", {}, gn, {}, "gemma3-tiny-f32.gguf");
     check_formats(q3, "qwen3-tiny-f32.gguf", false);

@@ -24,13 +24,7 @@ namespace {
 
 using model_ptr = std::unique_ptr<tern_model, void (*)(tern_model *)>;
 
-std::vector<float> randv(size_t n, uint32_t seed, float sd = 1.0f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> d(0.0f, sd);
-    std::vector<float> v(n);
-    for (auto &x : v) x = d(rng);
-    return v;
-}
+using test_util::randv;
 
 std::vector<const isa_kernels *> tables() {
     std::vector<const isa_kernels *> v{kernels_generic()};

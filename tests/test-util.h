@@ -1,13 +1,16 @@
-// test-util.h — shared helpers: where ../shared lives, JSON loading, visible skips.
+// test-util.h — shared helpers: where ../shared lives, JSON loading, visible skips, random values.
 #pragma once
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <string>
+#include <vector>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +43,15 @@ inline std::string default_model() {
 inline std::string temp_path(const std::string &name) {
     const char *t = std::getenv("TMPDIR");
     return std::string(t && *t ? t : "/tmp") + "/tern-test-" + std::to_string((long)getpid()) + "-" + name;
+}
+
+// n normally distributed values (mean, sd), the same for the same seed.
+inline std::vector<float> randv(size_t n, uint32_t seed, float sd = 1.0f, float mean = 0.0f) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> nd(mean, sd);
+    std::vector<float> v(n);
+    for (auto &x : v) x = nd(rng);
+    return v;
 }
 
 } // namespace test_util

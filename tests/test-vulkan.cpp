@@ -40,13 +40,7 @@ const backend_iface *vk() {
         return;                                                                                                        \
     }
 
-std::vector<float> randv(size_t n, uint32_t seed, float scale = 1.0f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> nd(0.0f, scale);
-    std::vector<float> v(n);
-    for (auto &x : v) x = nd(rng);
-    return v;
-}
+using test_util::randv;
 
 // A leaf holding host data (flagged offload when the GPU may take it).
 tensor *leaf(graph &g, type t, int64_t ne0, int64_t ne1, void *data, bool offload) {
