@@ -20,7 +20,9 @@ bad=$(nm -D --defined-only "$libdir/libtern.so" | awk '$2 != "A" && $3 !~ /^tern
 if [[ -n $bad ]]; then echo "libtern.so exports non-API symbols: $bad"; exit 1; fi
 n_api=$(nm -D --defined-only "$libdir/libtern.so" | awk '$3 ~ /^tern_/' | wc -l)
 abi=$(sed -n 's/^#define TERN_ABI_VERSION \([0-9]*\)/\1/p' "$prefix/include/tern.h")
-readelf -d "$libdir/libtern.so" | grep -q "SONAME.*libtern.so.$abi" || { echo "SONAME is not libtern.so.$abi"; exit 1; }
+# (grep reads a here-string, not a pipe: with pipefail, grep -q quitting early can make the
+# writer fail with SIGPIPE and the check fail at random)
+grep -q "SONAME.*libtern.so.$abi" <<<"$(readelf -d "$libdir/libtern.so")" || { echo "SONAME is not libtern.so.$abi"; exit 1; }
 echo "libtern.so: $n_api tern_* symbols exported, nothing else; SONAME libtern.so.$abi"
 
 flags="-std=c99 -Wall -Wextra -pedantic -Werror"
@@ -30,8 +32,8 @@ $cc $flags "$src/examples/simple.c" $(pkg-config --cflags --libs tern) -Wl,-rpat
 $cc $flags "$src/examples/chat.c" $(pkg-config --cflags --libs tern) -Wl,-rpath,"$libdir" -o "$prefix/chat"
 # shellcheck disable=SC2046
 $cc $flags "$src/examples/simple.c" $(pkg-config --cflags tern) "$libdir/libtern.a" $(pkg-config --static --libs-only-other --libs-only-l tern | sed 's/-ltern//') -o "$prefix/simple-static"
-ldd "$prefix/simple" | grep -q "libtern.so.$abi => $libdir" || { echo "simple does not use the installed libtern.so"; exit 1; }
-if ldd "$prefix/simple-static" | grep -q libtern; then echo "simple-static links libtern.so"; exit 1; fi
+grep -q "libtern.so.$abi => $libdir" <<<"$(ldd "$prefix/simple")" || { echo "simple does not use the installed libtern.so"; exit 1; }
+if grep -q libtern <<<"$(ldd "$prefix/simple-static")"; then echo "simple-static links libtern.so"; exit 1; fi
 
 model="${TERN_CACHE:-$HOME/.cache/tern}/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 if [[ ! -f $model ]]; then
@@ -45,7 +47,7 @@ echo "simple: $out"
 answers=$(printf 'I have a dog named Max.\nWhat is the name of my dog?\n' | "$prefix/chat" "$model")
 echo "chat: $answers"
 [[ $(printf '%s\n' "$answers" | wc -l) -ge 2 ]] || { echo "chat gave fewer than two answers"; exit 1; }
-printf '%s\n' "$answers" | tail -n +2 | grep -q Max || { echo "the second answer does not refer to the first turn"; exit 1; }
+grep -q Max <<<"$(printf '%s\n' "$answers" | tail -n +2)" || { echo "the second answer does not refer to the first turn"; exit 1; }
 # What tern adds beyond weights and KV cache (goal: under 32 MiB).
 # shellcheck disable=SC2046
 $cc $flags "$src/tests/install/footprint.c" $(pkg-config --cflags --libs tern) -Wl,-rpath,"$libdir" -o "$prefix/footprint"
