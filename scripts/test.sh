@@ -13,6 +13,13 @@ if ! PYTHONPATH="$cache/py" python3 -c "import openai" 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check --target "$cache/py" openai >/dev/null 2>&1 ||
         echo "test.sh: WARNING: the openai client could not be installed; the server tests will say SKIPPED"
 fi
+# The web chat page is checked in headless Chromium (Debian's package); not fatal when absent.
+if ! command -v chromium >/dev/null; then
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null 2>&1 ||
+      { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null 2>&1; }; } ||
+        echo "test.sh: WARNING: chromium could not be installed; the web page test will say SKIPPED"
+fi
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$jobs"
