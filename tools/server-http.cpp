@@ -1,11 +1,12 @@
-// server-http.cpp — routes of `tern serve`. Every request body is parsed and type-checked here
-// before anything reaches the engine; each failure is a 4xx with an OpenAI-style error object
+// server-http.cpp — routes of `tern serve`. Every request body is parsed and type-checked (by
+// server-request.h) before anything reaches the engine; each failure is a 4xx with an OpenAI-style error object
 // ({"error": {"message", "type", "param", "code"}}), and nothing a client sends can stop the
 // server or touch another request. Generation responses (streamed or not) are written through a
 // chunked content provider so that a client that goes away cancels its request: SSE streams get
 // comment keep-alives, JSON bodies leading spaces (valid JSON whitespace) while they wait.
 #include "server-http.h"
 #include "prompt.h"
+#include "server-request.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -20,151 +21,11 @@
 
 namespace tern_cli {
 
-using json = nlohmann::ordered_json;
-
 namespace {
-
-// ---- errors -------------------------------------------------------------------------------
-struct http_error {
-    int status;
-    std::string message, type, param, code;
-};
-
-json error_body(const http_error &e) {
-    json j = {{"error",
-               {{"message", e.message}, {"type", e.type}, {"param", e.param.empty() ? json(nullptr) : json(e.param)},
-                {"code", e.code.empty() ? json(nullptr) : json(e.code)}}}};
-    return j;
-}
 
 void send_error(httplib::Response &res, const http_error &e) {
     res.status = e.status;
     res.set_content(error_body(e).dump(), "application/json");
-}
-
-http_error bad_request(const std::string &msg, const std::string &param = "") {
-    return {400, msg, "invalid_request_error", param, ""};
-}
-
-// Depth of nesting of a JSON text (bounded before parsing).
-bool nesting_ok(const std::string &s, int max_depth) {
-    int d = 0;
-    bool in_str = false;
-    for (size_t i = 0; i < s.size(); i++) {
-        const char c = s[i];
-        if (in_str) {
-            if (c == '\\') i++;
-            else if (c == '"') in_str = false;
-        } else if (c == '"') in_str = true;
-        else if (c == '{' || c == '[') {
-            if (++d > max_depth) return false;
-        } else if (c == '}' || c == ']') d--;
-    }
-    return true;
-}
-
-bool parse_body(const httplib::Request &req, json *out, http_error *err) {
-    if (!nesting_ok(req.body, 32)) {
-        *err = bad_request("request body nests too deeply");
-        return false;
-    }
-    *out = json::parse(req.body, nullptr, false);
-    if (out->is_discarded()) {
-        *err = bad_request("request body is not valid JSON");
-        return false;
-    }
-    if (!out->is_object()) {
-        *err = bad_request("request body must be a JSON object");
-        return false;
-    }
-    return true;
-}
-
-// Typed optional fields: absent or null leaves *v alone; a wrong type is an error naming the field.
-struct fields {
-    const json &j;
-    http_error *err;
-    bool ok = true;
-    const json *get(const char *k) {
-        auto it = j.find(k);
-        return it == j.end() || it->is_null() ? nullptr : &*it;
-    }
-    void fail(const char *k, const char *what) {
-        if (ok) *err = bad_request(std::string("'") + k + "' must be " + what, k);
-        ok = false;
-    }
-    void num(const char *k, float *v, float lo, float hi) {
-        if (const json *x = get(k)) {
-            if (!x->is_number()) return fail(k, "a number");
-            const double d = x->get<double>();
-            if (!(d >= lo && d <= hi)) return fail(k, ("between " + std::to_string(lo) + " and " + std::to_string(hi)).c_str());
-            *v = (float)d;
-        }
-    }
-    void integer(const char *k, int32_t *v, int64_t lo, int64_t hi) {
-        if (const json *x = get(k)) {
-            if (!x->is_number_integer()) return fail(k, "an integer");
-            const int64_t i = x->get<int64_t>();
-            if (i < lo || i > hi) return fail(k, ("between " + std::to_string(lo) + " and " + std::to_string(hi)).c_str());
-            *v = (int32_t)i;
-        }
-    }
-    void boolean(const char *k, bool *v) {
-        if (const json *x = get(k)) {
-            if (!x->is_boolean()) return fail(k, "a boolean");
-            *v = x->get<bool>();
-        }
-    }
-    void seed(const char *k, uint64_t *v) {
-        if (const json *x = get(k)) {
-            if (!x->is_number_integer()) return fail(k, "an integer");
-            *v = x->is_number_unsigned() ? x->get<uint64_t>() : (uint64_t)x->get<int64_t>();
-        }
-    }
-    void stops(const char *k, std::vector<std::string> *v) {
-        if (const json *x = get(k)) {
-            if (x->is_string()) {
-                if (!x->get<std::string>().empty()) v->push_back(x->get<std::string>());
-            } else if (x->is_array() && x->size() <= 16) {
-                for (const auto &e : *x) {
-                    if (!e.is_string() || e.get<std::string>().size() > 256) return fail(k, "a string or a list of at most 16 strings");
-                    if (!e.get<std::string>().empty()) v->push_back(e.get<std::string>());
-                }
-            } else return fail(k, "a string or a list of at most 16 strings");
-        }
-    }
-};
-
-// Sampling and length options shared by both generation endpoints.
-bool read_gen_params(const json &j, bool chat, gen_params *g, http_error *err) {
-    fields f{j, err};
-    g->max_tokens = chat ? 512 : 16; // OpenAI's completions default is 16
-    f.integer("max_tokens", &g->max_tokens, 1, 1 << 20);
-    if (chat) f.integer("max_completion_tokens", &g->max_tokens, 1, 1 << 20);
-    f.num("temperature", &g->temperature, 0.0f, 2.0f);
-    f.num("top_p", &g->top_p, 0.0f, 1.0f);
-    f.num("min_p", &g->min_p, 0.0f, 1.0f);
-    f.integer("top_k", &g->top_k, 0, 1 << 20);
-    f.num("frequency_penalty", &g->frequency_penalty, -2.0f, 2.0f);
-    f.num("presence_penalty", &g->presence_penalty, -2.0f, 2.0f);
-    f.num("repeat_penalty", &g->repeat_penalty, 0.0f, 10.0f);
-    g->seed = (uint64_t)std::chrono::steady_clock::now().time_since_epoch().count();
-    f.seed("seed", &g->seed);
-    f.stops("stop", &g->stop);
-    f.boolean("ignore_eos", &g->ignore_eos);
-    int32_t n = 1;
-    f.integer("n", &n, 1, 1);
-    f.integer("n_probs", &g->n_probs, 0, 20);
-    if (chat) {
-        f.boolean("logprobs", &g->want_logprobs);
-        f.integer("top_logprobs", &g->n_probs, 0, 20);
-    } else if (const json *lp = f.get("logprobs")) {
-        if (lp->is_boolean()) g->want_logprobs = lp->get<bool>();
-        else f.integer("logprobs", &g->n_probs, 0, 5), g->want_logprobs = true;
-    }
-    if (g->n_probs > 0) g->want_logprobs = true;
-    if (const json *s = f.get("stream"); s && !s->is_boolean()) f.fail("stream", "a boolean");
-    return f.ok;
 }
 
 std::string random_id(const char *prefix) {
@@ -279,41 +140,16 @@ json finish_reason_of(const request &r) {
 void handle_chat(server &sv, const httplib::Request &req, httplib::Response &res) {
     json j;
     http_error err;
-    if (!parse_body(req, &j, &err)) return send_error(res, err);
-    auto mit = j.find("messages");
-    if (mit == j.end() || !mit->is_array() || mit->empty() || mit->size() > 4096)
-        return send_error(res, bad_request("'messages' must be a non-empty list of messages", "messages"));
-    std::vector<std::string> roles, contents;
-    for (size_t i = 0; i < mit->size(); i++) {
-        const json &m = (*mit)[i];
-        const std::string p = "messages[" + std::to_string(i) + "]";
-        if (!m.is_object()) return send_error(res, bad_request(p + " must be an object", p));
-        auto role = m.find("role");
-        if (role == m.end() || !role->is_string()) return send_error(res, bad_request(p + ".role must be a string", p + ".role"));
-        std::string text;
-        auto c = m.find("content");
-        if (c == m.end() || c->is_null()) {
-        } else if (c->is_string()) text = c->get<std::string>();
-        else if (c->is_array()) {
-            for (const auto &part : *c) {
-                if (!part.is_object() || !part.contains("type") || part["type"] != "text" || !part.contains("text") ||
-                    !part["text"].is_string())
-                    return send_error(res, bad_request(p + ".content parts must be {\"type\": \"text\", \"text\": string}", p + ".content"));
-                text += part["text"].get<std::string>();
-            }
-        } else return send_error(res, bad_request(p + ".content must be a string or a list of text parts", p + ".content"));
-        std::string r = role->get<std::string>();
-        if (r == "developer") r = "system";
-        roles.push_back(r);
-        contents.push_back(text);
-    }
+    if (!parse_json_body(req.body, &j, &err)) return send_error(res, err);
+    std::vector<chat_message> chat;
+    if (!read_chat_messages(j, &chat, &err)) return send_error(res, err);
     gen_params g;
     if (!read_gen_params(j, true, &g, &err)) return send_error(res, err);
     const bool stream = j.value("stream", false);
     bool include_usage = false;
     if (auto so = j.find("stream_options"); so != j.end() && so->is_object()) include_usage = so->value("include_usage", false);
     std::vector<tern_chat_message> msgs;
-    for (size_t i = 0; i < roles.size(); i++) msgs.push_back({roles[i].c_str(), contents[i].c_str()});
+    for (const chat_message &m : chat) msgs.push_back({m.role.c_str(), m.content.c_str()});
     const char *tmpl = sv.o.chat_template.empty() ? nullptr : sv.o.chat_template.c_str();
     const int32_t len = tern_chat_apply_template(sv.model, tmpl, msgs.data(), msgs.size(), true, nullptr, 0);
     if (len < 0) return send_error(res, bad_request(std::string("cannot apply the chat template: ") + tern_last_error(), "messages"));
@@ -396,7 +232,7 @@ void handle_chat(server &sv, const httplib::Request &req, httplib::Response &res
 void handle_completions(server &sv, const httplib::Request &req, httplib::Response &res) {
     json j;
     http_error err;
-    if (!parse_body(req, &j, &err)) return send_error(res, err);
+    if (!parse_json_body(req.body, &j, &err)) return send_error(res, err);
     auto r = std::make_shared<request>();
     auto p = j.find("prompt");
     if (p == j.end() || p->is_null()) return send_error(res, bad_request("'prompt' is required", "prompt"));
@@ -404,12 +240,8 @@ void handle_completions(server &sv, const httplib::Request &req, httplib::Respon
     if (p->is_string()) {
         if (!sv.prompt_tokens(p->get<std::string>(), false, &r->prompt, &err)) return send_error(res, err);
     } else if (p->is_array()) {
-        const int32_t V = tern_model_n_vocab(sv.model);
-        for (const auto &t : *p) {
-            if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() >= V)
-                return send_error(res, bad_request("'prompt' must be a string or a list of token ids in the vocabulary", "prompt"));
-            r->prompt.push_back((tern_token)t.get<int64_t>());
-        }
+        if (!read_token_ids(*p, tern_model_n_vocab(sv.model), &r->prompt))
+            return send_error(res, bad_request("'prompt' must be a string or a list of token ids in the vocabulary", "prompt"));
         if (!sv.check_len(r->prompt.size(), &err)) return send_error(res, err);
     } else return send_error(res, bad_request("'prompt' must be a string or a list of token ids", "prompt"));
     gen_params g;
@@ -489,18 +321,12 @@ std::string base64(const uint8_t *p, size_t n) {
 void handle_embeddings(server &sv, const httplib::Request &req, httplib::Response &res) {
     json j;
     http_error err;
-    if (!parse_body(req, &j, &err)) return send_error(res, err);
+    if (!parse_json_body(req.body, &j, &err)) return send_error(res, err);
     auto in = j.find("input");
     if (in == j.end()) return send_error(res, bad_request("'input' is required", "input"));
     std::vector<std::vector<tern_token>> inputs;
     const int32_t V = tern_model_n_vocab(sv.model);
-    auto token_list = [&](const json &a, std::vector<tern_token> *out) {
-        for (const auto &t : a) {
-            if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() >= V) return false;
-            out->push_back((tern_token)t.get<int64_t>());
-        }
-        return true;
-    };
+    auto token_list = [&](const json &a, std::vector<tern_token> *out) { return read_token_ids(a, V, out); };
     const char *shape = "'input' must be a string, a list of strings, a list of token ids or a list of those";
     if (in->is_string()) {
         inputs.emplace_back();
@@ -554,7 +380,7 @@ void handle_embeddings(server &sv, const httplib::Request &req, httplib::Respons
 void handle_tokenize(server &sv, const httplib::Request &req, httplib::Response &res) {
     json j;
     http_error err;
-    if (!parse_body(req, &j, &err)) return send_error(res, err);
+    if (!parse_json_body(req.body, &j, &err)) return send_error(res, err);
     auto c = j.find("content");
     if (c == j.end() || !c->is_string()) return send_error(res, bad_request("'content' must be a string", "content"));
     fields f{j, &err};
@@ -583,17 +409,14 @@ void handle_tokenize(server &sv, const httplib::Request &req, httplib::Response 
 void handle_detokenize(server &sv, const httplib::Request &req, httplib::Response &res) {
     json j;
     http_error err;
-    if (!parse_body(req, &j, &err)) return send_error(res, err);
+    if (!parse_json_body(req.body, &j, &err)) return send_error(res, err);
     auto t = j.find("tokens");
     if (t == j.end() || !t->is_array() || t->size() > (1u << 20))
         return send_error(res, bad_request("'tokens' must be a list of token ids", "tokens"));
     std::vector<tern_token> toks;
     const int32_t V = tern_model_n_vocab(sv.model);
-    for (const auto &x : *t) {
-        if (!x.is_number_integer() || x.get<int64_t>() < 0 || x.get<int64_t>() >= V)
-            return send_error(res, bad_request("'tokens' must hold token ids in 0.." + std::to_string(V - 1), "tokens"));
-        toks.push_back((tern_token)x.get<int64_t>());
-    }
+    if (!read_token_ids(*t, V, &toks))
+        return send_error(res, bad_request("'tokens' must hold token ids in 0.." + std::to_string(V - 1), "tokens"));
     std::string out(toks.size() * 8 + 16, '\0');
     int32_t n = tern_detokenize(sv.model, toks.data(), (int32_t)toks.size(), out.data(), (int32_t)out.size(), false, true);
     if (n < 0) {
