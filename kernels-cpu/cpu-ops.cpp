@@ -80,17 +80,21 @@ void mul_mat_lut(const op_ctx &c, tensor *dst) {
     const size_t tile_bytes = w->nb[1] * LUT_TILE_ROWS;
     float *y = (float *)dst->data;
     const int64_t n_tiles = N / LUT_TILE_ROWS;
-    for (int64_t t = c.ith; t < n_tiles; t = c.nth + c.next_chunk->fetch_add(1, std::memory_order_relaxed)) {
-        const uint8_t *tile = wd + t * tile_bytes;
-        int64_t m = 0;
-        if (c.k->lut_gemv2) // two tokens per pass: each code decoded once
-            for (; m + 2 <= M; m += 2) {
-                const lut_act acts[2] = {lut_act_at(c.work + m * ab, K).in(), lut_act_at(c.work + (m + 1) * ab, K).in()};
-                c.k->lut_gemv2(w->ttype, K, tile, acts, y + m * N + t * LUT_TILE_ROWS, y + (m + 1) * N + t * LUT_TILE_ROWS);
+    const int64_t per = matmul_chunk_rows(n_tiles, M, c.nth, 0, 1); // tiles per chunk (each swept over M at once)
+    const int64_t n_chunks = (n_tiles + per - 1) / per;
+    for (int64_t ch = c.ith; ch < n_chunks; ch = c.nth + c.next_chunk->fetch_add(1, std::memory_order_relaxed)) {
+        for (int64_t t = ch * per; t < std::min(n_tiles, (ch + 1) * per); t++) {
+            const uint8_t *tile = wd + t * tile_bytes;
+            int64_t m = 0;
+            if (c.k->lut_gemv2) // two tokens per pass: each code decoded once
+                for (; m + 2 <= M; m += 2) {
+                    const lut_act acts[2] = {lut_act_at(c.work + m * ab, K).in(), lut_act_at(c.work + (m + 1) * ab, K).in()};
+                    c.k->lut_gemv2(w->ttype, K, tile, acts, y + m * N + t * LUT_TILE_ROWS, y + (m + 1) * N + t * LUT_TILE_ROWS);
+                }
+            for (; m < M; m++) {
+                const lut_act a = lut_act_at(c.work + m * ab, K).in();
+                c.k->lut_gemv(w->ttype, K, tile, a.tables, a.tscale, a.xsum, y + m * N + t * LUT_TILE_ROWS);
             }
-        for (; m < M; m++) {
-            const lut_act a = lut_act_at(c.work + m * ab, K).in();
-            c.k->lut_gemv(w->ttype, K, tile, a.tables, a.tscale, a.xsum, y + m * N + t * LUT_TILE_ROWS);
         }
     }
 }
@@ -119,7 +123,7 @@ void op_mul_mat(const op_ctx &c, tensor *dst) {
         act = q;
         act_stride = rs;
     }
-    constexpr int64_t chunk = 16;
+    const int64_t chunk = matmul_chunk_rows(N, M, c.nth, w->nb[1], 16);
     const int64_t n_chunks = (N + chunk - 1) / chunk;
     float *y = (float *)dst->data;
     const dot2x2_fn tile = c.k->dot2x2[(int)w->ttype];

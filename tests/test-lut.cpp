@@ -234,7 +234,7 @@ TEST_CASE("lut_gemv: every ISA matches the scalar reference") {
 
 TEST_CASE("mul_mat with LUT weights: GEMV and batches on 1-3 threads (the GEMM path when TERN_GEMM=1)") {
     for (type t : k_lut_types)
-        for (auto shape : {std::array<int64_t, 3>{64, 32, 1}, {192, 96, 3}, {256, 64, 9}, {128, 32, 4}}) {
+        for (auto shape : {std::array<int64_t, 3>{64, 32, 1}, {192, 96, 3}, {256, 64, 9}, {128, 32, 4}, {64, 320, 1}}) {
             const int64_t K = shape[0], N = shape[1], M = shape[2];
             const auto wf = gaussian(K * N, 31), xf = gaussian(K * M, 32);
             auto wq = quantize(t, wf, K, N);
