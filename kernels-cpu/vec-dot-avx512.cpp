@@ -102,25 +102,51 @@ float dot_q8_0(int64_t n, const void *w, const void *x) {
     return s;
 }
 
+// Eight blocks per iteration. Per-block scale handling was the bottleneck (two scalar half->float
+// conversions, a multiply and a lane blend per block: 9.1 GB/s on one Zen 5 core, 2048 x 8192);
+// here the eight weight and eight activation scales are converted and multiplied as vectors and
+// each pair of blocks picks its two scales with one permute (12.9 GB/s; vpgatherdd for the scales
+// was slower than inserting them one by one). Each block's 16 nibble bytes are broadcast to both
+// halves of its 32 lanes and one byte blend takes the low nibbles into lanes 0-15, the high into
+// 16-31. sum((q - 8) * x) = sum(q * x) - sum(8 * x), both with VPDPBUSD (u8 x s8).
 float dot_q4_0(int64_t n, const void *w, const void *x) {
     const block_q4_0 *a = (const block_q4_0 *)w;
     const block_q8_0 *b = (const block_q8_0 *)x;
     const int64_t nb = n / QK4_0;
-    const __m512i ones = _mm512_set1_epi8(1);
-    __m512 acc = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(15), eights = _mm512_set1_epi8(8);
+    const __mmask64 high16 = 0xFFFF0000FFFF0000ull;
+    auto pair = [](int j) { // lanes 0-7 take scale 2j, lanes 8-15 scale 2j+1
+        return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(2 * j)), _mm256_set1_epi32(2 * j + 1), 1);
+    };
+    const __m512i sel0 = pair(0), sel1 = pair(1), sel2 = pair(2), sel3 = pair(3);
+    auto weights2 = [&](const block_q4_0 *p) {
+        const __m512i q = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p[0].qs))),
+            _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p[1].qs)), 1);
+        return _mm512_mask_blend_epi8(high16, _mm512_and_si512(q, m4), _mm512_and_si512(_mm512_srli_epi16(q, 4), m4));
+    };
+    auto dot2 = [&](const block_q4_0 *p, const block_q8_0 *y) {
+        const __m512i qb = load2(y[0].qs, y[1].qs);
+        const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), weights2(p), qb);
+        return _mm512_cvtepi32_ps(_mm512_sub_epi32(s, _mm512_dpbusd_epi32(_mm512_setzero_si512(), eights, qb)));
+    };
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int64_t k = 0;
-    for (; k + 2 <= nb; k += 2) {
-        const __m512i qa = unpack_nibbles2(a[k].qs, a[k + 1].qs); // 0..15
-        const __m512i qb = load2(b[k].qs, b[k + 1].qs);
-        // sum((q - 8) * x) = sum(q * x) - 8 * sum(x)
-        const __m512i dqx = _mm512_dpbusd_epi32(_mm512_setzero_si512(), qa, qb);
-        const __m512i sx = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, qb);
-        const __m512i p = _mm512_sub_epi32(dqx, _mm512_slli_epi32(sx, 3));
-        const __m512 d = scale2(h2f(a[k].d) * h2f(b[k].d),
-                                h2f(a[k + 1].d) * h2f(b[k + 1].d));
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
+    for (; k + 8 <= nb; k += 8) {
+        const __m128i hw = _mm_setr_epi16(a[k].d, a[k + 1].d, a[k + 2].d, a[k + 3].d, a[k + 4].d, a[k + 5].d, a[k + 6].d, a[k + 7].d);
+        const __m128i hx = _mm_setr_epi16(b[k].d, b[k + 1].d, b[k + 2].d, b[k + 3].d, b[k + 4].d, b[k + 5].d, b[k + 6].d, b[k + 7].d);
+        const __m512 d = _mm512_castps256_ps512(
+            _mm256_mul_ps(_mm256_cvtph_ps(hw), _mm256_cvtph_ps(hx)));
+        acc0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(sel0, d), dot2(&a[k], &b[k]), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(sel1, d), dot2(&a[k + 2], &b[k + 2]), acc1);
+        acc0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(sel2, d), dot2(&a[k + 4], &b[k + 4]), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(sel3, d), dot2(&a[k + 6], &b[k + 6]), acc1);
     }
-    float s = _mm512_reduce_add_ps(acc);
+    for (; k + 2 <= nb; k += 2) {
+        const __m512 d = scale2(h2f(a[k].d) * h2f(b[k].d), h2f(a[k + 1].d) * h2f(b[k + 1].d));
+        acc0 = _mm512_fmadd_ps(d, dot2(&a[k], &b[k]), acc0);
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
     if (k < nb) s += kernels_generic()->dot[(int)type::q4_0](QK4_0, &a[k], &b[k]); // odd last block
     return s;
 }
