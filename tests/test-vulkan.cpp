@@ -52,6 +52,17 @@ tensor *leaf(graph &g, type t, int64_t ne0, int64_t ne1, void *data, bool offloa
 
 void release(const std::vector<const tensor *> &w) { vk()->release(w.data(), w.size()); }
 
+// Marks y as g's output, plans g into mem and runs it on the GPU, which must take y's op.
+void run_on_gpu(graph &g, tensor *y, arena &mem) {
+    g.mark_output(y);
+    REQUIRE(plan_memory(g, mem).is_ok());
+    REQUIRE(vk_supports_op(y));
+    compute_options opt;
+    const status st = vk()->compute(g.nodes(), opt);
+    INFO(st.message());
+    REQUIRE(st.is_ok());
+}
+
 } // namespace
 
 TEST_SUITE("vulkan") {
@@ -102,14 +113,8 @@ TEST_CASE("matmul: every weight type and many shapes match the dequantized refer
             tensor *w = leaf(g, t, K, N, wq.data(), true);
             tensor *x = leaf(g, type::f32, K, M, const_cast<float *>(xf.data()), false);
             tensor *y = g.mul_mat(w, x);
-            g.mark_output(y);
             arena mem;
-            REQUIRE(plan_memory(g, mem).is_ok());
-            REQUIRE(vk_supports_op(y));
-            compute_options opt;
-            const status st = vk()->compute(g.nodes(), opt);
-            INFO(st.message());
-            REQUIRE(st.is_ok());
+            run_on_gpu(g, y, mem);
             double worst = 0;
             for (int64_t m = 0; m < M; m++)
                 for (int64_t n = 0; n < N; n++) {
@@ -147,12 +152,8 @@ TEST_CASE("embedding lookup: rows of every weight type match the scalar dequanti
         tensor *id = g.new_tensor_1d(type::i32, (int64_t)ids.size());
         id->data = (void *)ids.data();
         tensor *y = g.get_rows(w, id);
-        g.mark_output(y);
         arena mem;
-        REQUIRE(plan_memory(g, mem).is_ok());
-        REQUIRE(vk_supports_op(y));
-        compute_options opt;
-        REQUIRE(vk()->compute(g.nodes(), opt).is_ok());
+        run_on_gpu(g, y, mem);
         std::vector<float> row((size_t)E);
         double worst = 0;
         for (size_t m = 0; m < ids.size(); m++) {
