@@ -6,6 +6,7 @@
 // contiguous; weights may be any type with a dot kernel.
 #include "cpu-ops.h"
 
+#include "gemm-i8.h"
 #include "ggml/fp16.h"
 #include "lut.h"
 
@@ -24,6 +25,22 @@ namespace {
 inline float *row_f32(const tensor *t, int64_t r) { return (float *)((uint8_t *)t->data + r * t->nb[1]); }
 
 size_t gemm_scratch_bytes(int64_t K) { return ((size_t)(2 * GEMM_PANEL_ROWS) * (size_t)K * sizeof(float) + 63) / 64 * 64; }
+
+inline size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+
+// Work area of the integer GEMM: the quantized activations (shared), then a panel per thread.
+struct i8_work {
+    size_t q, d, s, thread0, per_thread;
+};
+i8_work i8_work_layout(int64_t K, int64_t M, int sb) {
+    i8_work l;
+    l.q = 0;
+    l.d = align64((size_t)(M * K));
+    l.s = l.d + align64((size_t)(M * (K / sb)) * sizeof(float));
+    l.thread0 = l.s + align64((size_t)(M * (K / sb)) * sizeof(float));
+    l.per_thread = align64(i8_panel_bytes(K, sb));
+    return l;
+}
 
 void op_get_rows(const op_ctx &c, tensor *dst) {
     const tensor *table = dst->src[0], *ids = dst->src[1];
@@ -58,6 +75,38 @@ void mul_mat_gemm(const op_ctx &c, tensor *dst) {
         for (int64_t m = 0; m < M; m += GEMM_PANEL_TOKENS) {
             const int nt = (int)std::min<int64_t>(GEMM_PANEL_TOKENS, M - m);
             c.k->gemm_panel(K, panel, xd + m * ldx, ldx, nt, y + m * N + r0, (size_t)N, nr);
+        }
+    }
+}
+
+// Integer prefill path (gemm-i8.h): activations quantized once (rows split over threads), then
+// 16-row chunks of weights handed out dynamically; each chunk is repacked into the thread's u8
+// panel and multiplied with all M tokens, 8 at a time.
+void mul_mat_gemm_i8(const op_ctx &c, tensor *dst) {
+    const tensor *w = dst->src[0], *x = dst->src[1];
+    const int64_t K = w->ne[0], N = w->ne[1], M = tensor_nrows(x);
+    const int sb = i8_subblock(w->ttype);
+    const i8_work l = i8_work_layout(K, M, sb);
+    int8_t *aq = (int8_t *)(c.work + l.q);
+    float *ad = (float *)(c.work + l.d), *as = (float *)(c.work + l.s);
+    int64_t lo, hi;
+    split(M, c.ith, c.nth, &lo, &hi);
+    uint8_t *panel = c.work + l.thread0 + (size_t)c.ith * l.per_thread; // also the quantizer's scratch
+    const type vdt = type_get(w->ttype)->vec_dot_type;
+    for (int64_t m = lo; m < hi; m++)
+        i8_quantize_act(vdt, row_f32(x, m), K, sb, panel, aq + m * K, ad + m * (K / sb), as + m * (K / sb));
+    barrier(c);
+    const uint8_t *wd = (const uint8_t *)w->data;
+    float *y = (float *)dst->data;
+    const int64_t n_chunks = (N + I8_PANEL_ROWS - 1) / I8_PANEL_ROWS;
+    for (int64_t ch = c.ith; ch < n_chunks; ch = c.nth + c.next_chunk->fetch_add(1, std::memory_order_relaxed)) {
+        const int64_t r0 = ch * I8_PANEL_ROWS;
+        const int nr = (int)std::min<int64_t>(I8_PANEL_ROWS, N - r0);
+        i8_pack_panel(w->ttype, wd + r0 * w->nb[1], w->nb[1], nr, K, panel);
+        for (int64_t m = 0; m < M; m += I8_PANEL_TOKENS) {
+            const int nt = (int)std::min<int64_t>(I8_PANEL_TOKENS, M - m);
+            const i8_acts xa{aq + m * K, ad + m * (K / sb), as + m * (K / sb), (size_t)K, (size_t)(K / sb), (size_t)(K / sb)};
+            c.k->gemm_i8(K, sb, panel, xa, nt, y + m * N + r0, (size_t)N, nr);
         }
     }
 }
@@ -105,7 +154,11 @@ void mul_mat_lut(const op_ctx &c, tensor *dst) {
 void op_mul_mat(const op_ctx &c, tensor *dst) {
     const tensor *w = dst->src[0], *x = dst->src[1];
     const int64_t K = w->ne[0], N = w->ne[1], M = tensor_nrows(x);
-    if (!c.invariant && cpu_mul_mat_uses_gemm(c.k, w->ttype, M)) return mul_mat_gemm(c, dst);
+    if (!c.invariant) {
+        const mm_path path = cpu_mul_mat_path(c.k, w->ttype, M);
+        if (path == mm_path::gemm_f32) return mul_mat_gemm(c, dst);
+        if (path == mm_path::gemm_i8) return mul_mat_gemm_i8(c, dst);
+    }
     if (type_is_lut(w->ttype)) return mul_mat_lut(c, dst);
     const type_traits *wt = type_get(w->ttype);
     const type vdt = wt->vec_dot_type;
@@ -272,14 +325,20 @@ bool gemm_prefill_default(type wt) {
     }
 }
 
-bool cpu_mul_mat_uses_gemm(const isa_kernels *k, type wt, int64_t M) {
-    if (!k->gemm_panel || !k->gemm_pack || M < GEMM_MIN_TOKENS || !type_can_dequantize(wt)) return false;
+mm_path cpu_mul_mat_path(const isa_kernels *k, type wt, int64_t M) {
+    const mm_path fallback = type_is_lut(wt) ? mm_path::lut : mm_path::dot;
+    if (M < GEMM_MIN_TOKENS) return fallback;
     static const int force = [] {
-        const char *e = std::getenv("TERN_GEMM"); // 0: never, 1: always (for measuring); unset: per-type default
+        const char *e = std::getenv("TERN_GEMM"); // 0: dot/LUT, 1: f32 GEMM, 2: int8 GEMM (for measuring)
         return e && *e ? std::atoi(e) : -1;
     }();
-    if (force >= 0) return force == 1;
-    return gemm_prefill_default(wt);
+    const bool i8 = k->gemm_i8 && i8_subblock(wt) != 0;
+    const bool f32 = k->gemm_panel && k->gemm_pack && type_can_dequantize(wt);
+    if (force == 0) return fallback;
+    if (force == 1) return f32 ? mm_path::gemm_f32 : fallback;
+    if (force == 2) return i8 ? mm_path::gemm_i8 : fallback;
+    if (i8) return mm_path::gemm_i8;
+    return f32 && gemm_prefill_default(wt) ? mm_path::gemm_f32 : fallback;
 }
 
 size_t cpu_op_work_size(const tensor *node, int n_threads) {
@@ -291,7 +350,13 @@ size_t cpu_op_work_size(const tensor *node, int n_threads) {
                            : vdt == type::f32                 ? 0
                                                               : row_size(vdt, K) * (size_t)M;
         const size_t gemm = M >= GEMM_MIN_TOKENS ? gemm_scratch_bytes(K) * (size_t)n_threads : 0;
-        return std::max(dot, gemm);
+        const int sb = i8_subblock(node->src[0]->ttype);
+        size_t i8 = 0;
+        if (M >= GEMM_MIN_TOKENS && sb) {
+            const i8_work l = i8_work_layout(K, M, sb);
+            i8 = l.thread0 + l.per_thread * (size_t)n_threads;
+        }
+        return std::max({dot, gemm, i8});
     }
     case op::attention: return cpu_attention_work_size(node, n_threads);
     case op::ffn_select:

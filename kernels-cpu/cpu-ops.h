@@ -50,13 +50,21 @@ inline void barrier(const op_ctx &c) {
     if (c.bar) c.bar->wait();
 }
 
-// Batches of at least this many tokens may take the GEMM path (see cpu-ops.cpp).
+// Batches of at least this many tokens may take a GEMM path (see cpu-ops.cpp).
 constexpr int64_t GEMM_MIN_TOKENS = 8;
-// Whether a matmul of weight type wt over M activation rows runs as dequantize + f32 GEMM on
-// kernel table k (otherwise: activations quantized, dot / 2x2-tile kernels). TERN_GEMM=0/1 forces.
-bool cpu_mul_mat_uses_gemm(const isa_kernels *k, type wt, int64_t M);
-// The measured per-type choice (see the table in cpu-ops.cpp).
+// How a matmul runs: dot = activations quantized to the weight's vec_dot_type, dot / 2x2-tile
+// kernels; lut = table lookup (LUT types); gemm_f32 = weights dequantized into f32 panels, f32
+// activations; gemm_i8 = weights repacked into u8 panels, activations quantized to 8 bits per 32
+// (gemm-i8.h). TERN_GEMM forces: 0 = dot, 1 = gemm_f32, 2 = gemm_i8 (where the type and kernel
+// table allow); unset = the measured per-type choice.
+enum class mm_path { dot, lut, gemm_f32, gemm_i8 };
+mm_path cpu_mul_mat_path(const isa_kernels *k, type wt, int64_t M);
+// Where no int8 GEMM applies: whether the f32 GEMM beats the dot kernels (measured per type).
 bool gemm_prefill_default(type wt);
+inline bool cpu_mul_mat_uses_gemm(const isa_kernels *k, type wt, int64_t M) {
+    const mm_path p = cpu_mul_mat_path(k, wt, M);
+    return p == mm_path::gemm_f32 || p == mm_path::gemm_i8;
+}
 bool cpu_supports_op(const tensor *node);
 
 // attention.cpp: kv_store and attention over a layer's KV cache (ggml/kv-layout.h).

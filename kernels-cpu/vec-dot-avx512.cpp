@@ -202,6 +202,7 @@ isa_kernels make() {
     // Formats without AVX-512 kernels yet (q5_*, K-quants, ternary) run the AVX2 ones.
     const isa_kernels *base = kernels_avx2_unchecked();
     isa_kernels t = kernels_make("avx512", e, base ? base : kernels_generic());
+    t.gemm_i8 = gemm_i8_avx512_get();
     kernels_add_lut_avx512(&t);
     kernels_add_attn_avx512(&t);
     return t;

@@ -31,6 +31,17 @@ constexpr int GEMM_PANEL_ROWS = 16, GEMM_PANEL_TOKENS = 6;
 // rows [16][K] row-major -> panel [K][16] (the layout gemm_panel reads).
 using gemm_pack_fn = void (*)(const float *rows, int64_t K, float *panel);
 
+// Integer prefill GEMM micro-kernel (gemm-i8.h): one 16-row u8 panel (K elements, sub-blocks of
+// sb) times n_tok <= 8 quantized activation rows (token t: q + t*ldq, d + t*ldd, s + t*lds);
+// writes y[t*ldy + r] for r < n_rows. d and s hold one value per sub-block.
+struct i8_acts {
+    const int8_t *q;
+    const float *d, *s;
+    size_t ldq, ldd, lds;
+};
+using gemm_i8_fn = void (*)(int64_t K, int sb, const uint8_t *panel, const i8_acts &x, int n_tok, float *y, size_t ldy,
+                            int n_rows);
+
 // LUT GEMV (tern's tl1..tl4/tlt weights, blocks.h). lut_prep turns one f32 activation row into
 // int8 tables (16 entries per quad of 4 activations), a table scale and an activation sum per
 // 64-column group (see lut.h). lut_gemv multiplies one 32-row tile by
@@ -66,6 +77,7 @@ struct isa_kernels {
     lut_gemv2_fn lut_gemv2; // null: two lut_gemv calls
     gemm_panel_fn gemm_panel; // null: batches use the dot kernels
     gemm_pack_fn gemm_pack;   // set with gemm_panel
+    gemm_i8_fn gemm_i8;       // null: no integer GEMM (the generic table has the reference, for tests)
     vec_dot_fn dot[(int)type::count_];
     axpy_fn axpy[(int)type::count_];
     dot2x2_fn dot2x2[(int)type::count_]; // null: use four dot calls
@@ -88,6 +100,8 @@ gemm_pack_fn gemm_pack_avx2_get();
 const isa_kernels *kernels_avx2_unchecked();
 const isa_kernels *kernels_avx512_unchecked();
 const isa_kernels *kernels_neon_dotprod_unchecked();
+void gemm_i8_generic(int64_t K, int sb, const uint8_t *panel, const i8_acts &x, int n_tok, float *y, size_t ldy, int n_rows);
+gemm_i8_fn gemm_i8_avx512_get(); // nullptr when not built
 
 // The kernels an ISA file provides for the formats of issue 2; a null entry falls back to generic.
 struct isa_entries {

@@ -183,12 +183,15 @@ TEST_CASE("SmolLM2-135M-Instruct answers a chat question fluently (greedy)") {
     REQUIRE(tern_context_init(m, nullptr, &c) == TERN_OK);
     // The model's own template (run by the Jinja interpreter) adds its default system prompt when
     // there is none; with that one this 4-bit 135M model rambles, so the test gives a system turn.
-    const tern_chat_message msgs[] = {{"system", "You are a helpful assistant."}, {"user", "What is the capital of France?"}};
+    // "What is the capital of France?" is a near tie between "The" and "La" as first word (0.004 to
+    // 0.19 logits apart depending on the kernels' summation order, and "La" goes on in French), so
+    // the question is worded as one this model answers the same way on every kernel path.
+    const tern_chat_message msgs[] = {{"system", "You are a helpful assistant."}, {"user", "Name the capital of France."}};
     char prompt[512];
     const int32_t n = tern_chat_apply_template(m, nullptr, msgs, 2, true, prompt, sizeof prompt);
     REQUIRE(n > 0);
-    CHECK(std::string(prompt) == "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nWhat is the "
-                                 "capital of France?<|im_end|>\n<|im_start|>assistant\n");
+    CHECK(std::string(prompt) == "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nName the "
+                                 "capital of France.<|im_end|>\n<|im_start|>assistant\n");
     std::vector<int32_t> toks(256);
     const int32_t nt = tern_tokenize(m, prompt, n, toks.data(), 256, true, true);
     REQUIRE(nt > 0);

@@ -146,7 +146,11 @@ void check_batched_matches(const std::string &path, double tol, bool same_tokens
         REQUIRE(tern_decode_batch(c, toks.data(), ids.data(), 3) == TERN_OK);
     }
     for (int s = 0; s < 3; s++) {
-        CHECK(got[(size_t)s][0] == ref[(size_t)s][0]);
+        // The first token comes from the prompt's logits, compared above: a different choice is
+        // only allowed where the alone run's logits made it a near tie (within tol).
+        const std::vector<float> &rl = ref_logits[(size_t)s];
+        CAPTURE(s);
+        CHECK(rl[(size_t)got[(size_t)s][0]] >= rl[(size_t)ref[(size_t)s][0]] - tol);
         if (same_tokens) CHECK(got[(size_t)s] == ref[(size_t)s]);
     }
     CHECK(tern_seq_pos(c, 3) == 0);

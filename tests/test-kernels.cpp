@@ -8,6 +8,7 @@
 #include "kernels-cpu/cpu-backend.h"
 #include "kernels-cpu/cpu-ops.h"
 #include "kernels-cpu/cpu-features.h"
+#include "kernels-cpu/gemm-i8.h"
 
 #include <cmath>
 #include <random>
@@ -175,6 +176,17 @@ TEST_CASE("mul_mat op: every type, ISA and thread count against a double referen
                 type_get(vdt)->from_float(xf.data() + m * K, xq.data(), K);
                 type_get(vdt)->to_float(xq.data(), xd.data() + m * K, K);
             }
+            // The int8 GEMM's activations: the dot path's blocks taken apart (q, d and s per sub-block).
+            std::vector<float> xi(K * M);
+            if (const int sb = i8_subblock(t))
+                for (int64_t m = 0; m < M; m++) {
+                    std::vector<int8_t> q(K);
+                    std::vector<float> d(K / sb), s(K / sb);
+                    std::vector<uint8_t> tmp(row_size(vdt, K));
+                    i8_quantize_act(vdt, xf.data() + m * K, K, sb, tmp.data(), q.data(), d.data(), s.data());
+                    for (int64_t i = 0; i < K; i++) xi[m * K + i] = d[i / sb] * q[i];
+                    for (int64_t i = 0; i < K; i++) REQUIRE(xi[m * K + i] == xd[m * K + i]); // same rounding as the dot path
+                }
             if (quick() && M > 7) continue;
             for (const isa_kernels *k : isas()) {
                 for (int nth : {1, 2, 3}) {
@@ -188,9 +200,10 @@ TEST_CASE("mul_mat op: every type, ISA and thread count against a double referen
                     opt.n_threads = nth;
                     REQUIRE(cpu_compute(g.nodes(), opt, k).is_ok());
                     const float *yo = (const float *)y->data;
-                    // The GEMM path multiplies f32 activations; the dot path quantized ones.
-                    const bool gemm = cpu_mul_mat_uses_gemm(k, t, M);
-                    const float *xr = gemm ? xf.data() : xd.data();
+                    // The f32 GEMM multiplies f32 activations; the dot path and the int8 GEMM quantized ones.
+                    const mm_path path = cpu_mul_mat_path(k, t, M);
+                    const bool gemm = path == mm_path::gemm_f32 || path == mm_path::gemm_i8;
+                    const float *xr = path == mm_path::gemm_f32 ? xf.data() : path == mm_path::gemm_i8 ? xi.data() : xd.data();
                     for (int64_t m = 0; m < M; m++)
                         for (int64_t r = 0; r < N; r++) {
                             double ref = 0, mag = 0;
@@ -202,11 +215,63 @@ TEST_CASE("mul_mat op: every type, ISA and thread count against a double referen
                             // q8_1 does): allow its rounding (2^-11 relative) on the min term.
                             const double tol = (t == type::q4_1 || t == type::q5_1 ? 1e-3 : 1e-5) * mag + 1e-5;
                             REQUIRE_MESSAGE(std::fabs(yo[m * N + r] - ref) <= tol, k->isa, " ",
-                                            type_name(t), " nth=", nth, gemm ? " (gemm)" : " (dot)");
+                                            type_name(t), " nth=", nth, path == mm_path::gemm_i8 ? " (int8 gemm)" : gemm ? " (gemm)" : " (dot)");
                         }
                 }
             }
         }
     }
 }
+}
+
+TEST_CASE("int8 GEMM: packed panels hold the weights exactly; ISA micro-kernels match the reference") {
+    std::mt19937 rng(7);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::uniform_int_distribution<int> any8(-127, 127);
+    const type packable[] = {type::q4_0, type::q4_1, type::q5_0, type::q5_1, type::q8_0, type::q2_k,
+                             type::q3_k, type::q4_k, type::q5_k, type::q6_k, type::tq1_0, type::tq2_0};
+    for (type t : packable) {
+        const int sb = i8_subblock(t);
+        REQUIRE((sb == 16 || sb == 32));
+        const int64_t K = 512;
+        for (int nr : {16, 11, 1}) {
+            std::vector<float> wf(K * nr);
+            for (auto &v : wf) v = nd(rng);
+            const size_t rb = row_size(t, K);
+            std::vector<uint8_t> wq(rb * nr);
+            type_get(t)->from_float(wf.data(), wq.data(), K * nr);
+            std::vector<float> wd(K * nr);
+            type_get(t)->to_float(wq.data(), wd.data(), K * nr);
+            std::vector<uint8_t> panel(i8_panel_bytes(K, sb));
+            i8_pack_panel(t, wq.data(), rb, nr, K, panel.data());
+            // a*q + b reproduces the format's own dequantization (to float rounding).
+            const float *pa = (const float *)(panel.data() + K * 16), *pb = pa + (K / sb) * 16;
+            for (int r = 0; r < 16; r++)
+                for (int64_t k = 0; k < K; k++) {
+                    const int64_t j = k / sb;
+                    const float v = pa[j * 16 + r] * panel[(k / 4) * 64 + 4 * r + k % 4] + pb[j * 16 + r];
+                    const float ref = r < nr ? wd[r * K + k] : 0.0f;
+                    REQUIRE_MESSAGE(std::fabs(v - ref) <= 1e-6f * (1 + std::fabs(ref)), type_name(t), " r=", r, " k=", k);
+                }
+            // Every ISA's kernel against the scalar reference, for each token count.
+            const int M = 8;
+            std::vector<int8_t> q(K * M);
+            std::vector<float> d(K / sb * M), s(K / sb * M);
+            for (auto &v : q) v = (int8_t)any8(rng);
+            for (auto &v : d) v = std::fabs(nd(rng)) * 0.01f;
+            for (auto &v : s) v = nd(rng);
+            const i8_acts xa{q.data(), d.data(), s.data(), (size_t)K, (size_t)(K / sb), (size_t)(K / sb)};
+            for (const isa_kernels *k : isas()) {
+                if (!k->gemm_i8) continue;
+                for (int nt = 1; nt <= M; nt++) {
+                    std::vector<float> y(M * 20, -1.0f), yr(M * 20, -1.0f);
+                    k->gemm_i8(K, sb, panel.data(), xa, nt, y.data(), 20, nr);
+                    gemm_i8_generic(K, sb, panel.data(), xa, nt, yr.data(), 20, nr);
+                    for (int i = 0; i < M * 20; i++)
+                        REQUIRE_MESSAGE(std::fabs(y[i] - yr[i]) <= 1e-4f * (1 + std::fabs(yr[i])), k->isa, " ",
+                                        type_name(t), " nt=", nt, " nr=", nr, " i=", i);
+                }
+            }
+        }
+    }
 }
