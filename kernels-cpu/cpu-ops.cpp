@@ -162,10 +162,17 @@ void op_mul_mat(const op_ctx &c, tensor *dst) {
     if (type_is_lut(w->ttype)) return mul_mat_lut(c, dst);
     const type_traits *wt = type_get(w->ttype);
     const type vdt = wt->vec_dot_type;
-    const vec_dot_fn dot = c.k->dot[(int)w->ttype];
+    vec_dot_fn dot = c.k->dot[(int)w->ttype];
     const uint8_t *act = (const uint8_t *)x->data;
     size_t act_stride = x->nb[1];
-    if (vdt != type::f32) {
+    const gemv_prep_fn prep = M == 1 && !c.invariant ? c.k->gemv_prep[(int)w->ttype] : nullptr;
+    if (prep) { // one row in the decode kernel's own layout
+        if (c.ith == 0) prep(K, row_f32(x, 0), c.work);
+        barrier(c);
+        act = c.work;
+        act_stride = 0;
+        dot = c.k->gemv_dot[(int)w->ttype];
+    } else if (vdt != type::f32) {
         const size_t rs = row_size(vdt, K);
         uint8_t *q = c.work;
         const from_float_fn quant = type_get(vdt)->from_float;
@@ -356,7 +363,8 @@ size_t cpu_op_work_size(const tensor *node, int n_threads) {
             const i8_work l = i8_work_layout(K, M, sb);
             i8 = l.thread0 + l.per_thread * (size_t)n_threads;
         }
-        return std::max({dot, gemm, i8});
+        const size_t gemv = M == 1 ? GEMV_ACT_BYTES(K) : 0;
+        return std::max({dot, gemm, i8, gemv});
     }
     case op::attention: return cpu_attention_work_size(node, n_threads);
     case op::ffn_select:

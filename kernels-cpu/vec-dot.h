@@ -42,6 +42,12 @@ struct i8_acts {
 using gemm_i8_fn = void (*)(int64_t K, int sb, const uint8_t *panel, const i8_acts &x, int n_tok, float *y, size_t ldy,
                             int n_rows);
 
+// Decode with the activation row in a kernel's own layout (one row: M = 1, not batch-invariant
+// mode): gemv_prep[t](n, x, xp) quantizes the f32 row x into at most GEMV_ACT_BYTES(n) bytes at xp,
+// with the same rounding as type_get(t)->vec_dot_type; gemv_dot[t](n, w, xp) is then dot[t].
+using gemv_prep_fn = void (*)(int64_t n, const float *x, void *xp);
+inline size_t GEMV_ACT_BYTES(int64_t n) { return (size_t)(n / 128 + 1) * 256; }
+
 // LUT GEMV (tern's tl1..tl4/tlt weights, blocks.h). lut_prep turns one f32 activation row into
 // int8 tables (16 entries per quad of 4 activations), a table scale and an activation sum per
 // 64-column group (see lut.h). lut_gemv multiplies one 32-row tile by
@@ -80,6 +86,8 @@ struct isa_kernels {
     gemm_i8_fn gemm_i8;       // null: no integer GEMM (the generic table has the reference, for tests)
     vec_dot_fn dot[(int)type::count_];
     axpy_fn axpy[(int)type::count_];
+    gemv_prep_fn gemv_prep[(int)type::count_]; // null: activations as vec_dot_type for dot
+    vec_dot_fn gemv_dot[(int)type::count_];
     dot2x2_fn dot2x2[(int)type::count_]; // null: use four dot calls
     kivi_kscore_fn kivi_kscore[2];
     kivi_vaxpy_fn kivi_vaxpy[2];

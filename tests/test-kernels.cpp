@@ -51,6 +51,7 @@ const type k_weight_types[] = {type::f32,  type::f16,  type::bf16, type::q8_0, t
 TEST_SUITE("kernels") {
 
 TEST_CASE("dot kernels match the scalar reference") {
+    int gemv_checked = 0;
     std::mt19937 rng(123);
     std::normal_distribution<float> nd(0.0f, 1.0f);
     for (type t : k_weight_types) {
@@ -78,10 +79,22 @@ TEST_CASE("dot kernels match the scalar reference") {
                     const float got = k->dot[(int)t](n, wq.data(), xq.data());
                     CHECK_MESSAGE(std::fabs(got - ref) <= 1e-5 * mag + 1e-6, k->isa, " ", type_name(t), " n=", n,
                                   " got ", got, " ref ", ref);
+                    if (k->gemv_prep[(int)t]) { // the decode kernel, activations in its own layout
+                        const bool has_dot = k->gemv_dot[(int)t] != nullptr;
+                        REQUIRE(has_dot);
+                        std::vector<uint8_t> xp(GEMV_ACT_BYTES(n));
+                        k->gemv_prep[(int)t](n, x.data(), xp.data());
+                        const float g = k->gemv_dot[(int)t](n, wq.data(), xp.data());
+                        CHECK_MESSAGE(std::fabs(g - ref) <= 1e-5 * mag + 1e-6, k->isa, " gemv ", type_name(t), " n=", n,
+                                      " got ", g, " ref ", ref);
+                        gemv_checked++;
+                    }
                 }
             }
         }
     }
+    if (kernels_avx512()) CHECK(gemv_checked > 0); // q4_0's decode kernel was exercised
+    MESSAGE("decode (gemv_prep) kernels checked: ", gemv_checked);
 }
 
 TEST_CASE("2x2 tile kernels match four scalar dot products") {
