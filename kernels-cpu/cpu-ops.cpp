@@ -339,7 +339,7 @@ mm_path cpu_mul_mat_path(const isa_kernels *k, type wt, int64_t M) {
         const char *e = std::getenv("TERN_GEMM"); // 0: dot/LUT, 1: f32 GEMM, 2: int8 GEMM (for measuring)
         return e && *e ? std::atoi(e) : -1;
     }();
-    const bool i8 = k->gemm_i8 && i8_subblock(wt) != 0;
+    const bool i8 = k->gemm_i8 && i8_subblock(wt) != 0 && i8_max_code(wt) <= k->gemm_i8_max_code;
     const bool f32 = k->gemm_panel && k->gemm_pack && type_can_dequantize(wt);
     if (force == 0) return fallback;
     if (force == 1) return f32 ? mm_path::gemm_f32 : fallback;

@@ -222,6 +222,19 @@ int i8_subblock(type t) {
     return t == type::q2_k || t == type::q3_k || t == type::q6_k ? 16 : 32;
 }
 
+int i8_max_code(type t) {
+    switch (t) {
+    case type::q8_0: return 255;
+    case type::q6_k: return 63;
+    case type::q5_0: case type::q5_1: case type::q5_k: return 31;
+    case type::q4_0: case type::q4_1: case type::q4_k: return 15;
+    case type::q3_k: return 7;
+    case type::q2_k: return 3;
+    case type::tq1_0: case type::tq2_0: return 2;
+    default: return 0;
+    }
+}
+
 size_t i8_panel_bytes(int64_t K, int sb) { return (size_t)K * I8_PANEL_ROWS + 2 * (size_t)(K / sb) * I8_PANEL_ROWS * sizeof(float); }
 
 void i8_pack_panel(type t, const uint8_t *rows, size_t row_bytes, int n_rows, int64_t K, uint8_t *panel) {

@@ -25,6 +25,8 @@ constexpr int I8_PANEL_ROWS = 16, I8_PANEL_TOKENS = 8;
 
 // Elements per sub-block of weight type t on this path: 32 or 16; 0 when t is not packable.
 int i8_subblock(type t);
+// The largest code t's panel holds (q8_0: 255, q6_k: 63, q4_*: 15, ..., ternary: 2).
+int i8_max_code(type t);
 
 // Panel of 16 rows over K (K a multiple of sb): q [K/sb][sb/4][16 rows][4 bytes] (so one 64-byte
 // vector holds 4 consecutive elements of each row), then a and b, [K/sb][16] floats each.

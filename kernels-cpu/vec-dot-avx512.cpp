@@ -278,6 +278,7 @@ isa_kernels make() {
     const isa_kernels *base = kernels_avx2_unchecked();
     isa_kernels t = kernels_make("avx512", e, base ? base : kernels_generic());
     t.gemm_i8 = gemm_i8_avx512_get();
+    t.gemm_i8_max_code = 255;
     t.gemv_prep[(int)type::q4_0] = gemv_prep_q4_0;
     t.gemv_dot[(int)type::q4_0] = gemv_dot_q4_0;
     kernels_add_lut_avx512(&t);

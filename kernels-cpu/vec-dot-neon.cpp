@@ -376,6 +376,10 @@ isa_kernels make() {
     t.dot[(int)type::tq2_0] = dot_tq2_0;
     kernels_add_lut_neon(&t);
     kernels_add_attn_neon(&t);
+#if defined(__ARM_FEATURE_DOTPROD)
+    t.gemm_i8 = gemm_i8_neon_get();
+    t.gemm_i8_max_code = 127;
+#endif
     return t;
 }
 

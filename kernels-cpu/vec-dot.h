@@ -84,6 +84,7 @@ struct isa_kernels {
     gemm_panel_fn gemm_panel; // null: batches use the dot kernels
     gemm_pack_fn gemm_pack;   // set with gemm_panel
     gemm_i8_fn gemm_i8;       // null: no integer GEMM (the generic table has the reference, for tests)
+    int gemm_i8_max_code;     // largest panel code gemm_i8 multiplies exactly (255 VNNI, 127 SDOT)
     vec_dot_fn dot[(int)type::count_];
     axpy_fn axpy[(int)type::count_];
     gemv_prep_fn gemv_prep[(int)type::count_]; // null: activations as vec_dot_type for dot
@@ -110,6 +111,7 @@ const isa_kernels *kernels_avx512_unchecked();
 const isa_kernels *kernels_neon_dotprod_unchecked();
 void gemm_i8_generic(int64_t K, int sb, const uint8_t *panel, const i8_acts &x, int n_tok, float *y, size_t ldy, int n_rows);
 gemm_i8_fn gemm_i8_avx512_get(); // nullptr when not built
+gemm_i8_fn gemm_i8_neon_get();   // nullptr when not built with the dot-product extension
 
 // The kernels an ISA file provides for the formats of issue 2; a null entry falls back to generic.
 struct isa_entries {
