@@ -74,7 +74,7 @@ std::string cpu_describe_matmul(type wt, int64_t n_tokens) {
     const isa_kernels *k = kernels_select();
     const std::string isa = k->isa;
     const mm_path path = cpu_mul_mat_path(k, wt, n_tokens);
-    if (path == mm_path::gemm_i8) return isa + " int8 GEMM (VNNI) on repacked u8 panels, 8-bit activations";
+    if (path == mm_path::gemm_i8) return isa + " int8 GEMM on repacked u8 panels, 8-bit activations";
     if (path == mm_path::gemm_f32) return isa + " f32 GEMM on dequantized panels";
     if (type_is_lut(wt)) return isa + " table lookup (LUT)";
     const type vdt = type_get(wt)->vec_dot_type;

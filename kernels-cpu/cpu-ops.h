@@ -54,8 +54,8 @@ inline void barrier(const op_ctx &c) {
 constexpr int64_t GEMM_MIN_TOKENS = 8;
 // How a matmul runs: dot = activations quantized to the weight's vec_dot_type, dot / 2x2-tile
 // kernels; lut = table lookup (LUT types); gemm_f32 = weights dequantized into f32 panels, f32
-// activations; gemm_i8 = weights repacked into u8 panels, activations quantized to 8 bits per 32
-// (gemm-i8.h). TERN_GEMM forces: 0 = dot, 1 = gemm_f32, 2 = gemm_i8 (where the type and kernel
+// activations; gemm_i8 = weights repacked into u8 panels, activations quantized as on the dot
+// path (gemm-i8.h). TERN_GEMM forces: 0 = dot, 1 = gemm_f32, 2 = gemm_i8 (where the type and kernel
 // table allow); unset = the measured per-type choice.
 enum class mm_path { dot, lut, gemm_f32, gemm_i8 };
 mm_path cpu_mul_mat_path(const isa_kernels *k, type wt, int64_t M);

@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <cstdio>
 
 namespace tern {
 
@@ -256,26 +255,28 @@ void i8_pack_panel(type t, const uint8_t *rows, size_t row_bytes, int n_rows, in
 void i8_quantize_act(type vdt, const float *x, int64_t K, int sb, uint8_t *tmp, int8_t *q, float *d, float *s) {
     type_get(vdt)->from_float(x, tmp, K);
     const int64_t nsb = K / sb;
-    auto sums = [&](int64_t j, float dj) {
-        int32_t sum = 0;
-        for (int e = 0; e < sb; e++) sum += q[j * sb + e];
-        d[j] = dj, s[j] = dj * (float)sum;
-    };
-    if (vdt == type::q8_k) {
+    if (vdt == type::q8_k) { // its bsums are the sums of 16-element groups
         const block_q8_k *b = (const block_q8_k *)tmp;
         for (int64_t i = 0; i < K / QK_K; i++) std::memcpy(q + i * QK_K, b[i].qs, QK_K);
-        for (int64_t j = 0; j < nsb; j++) sums(j, b[j * sb / QK_K].d);
-    } else if (vdt == type::q8_1) { // sb == 32: the block's own (f16) d * sum, as the dot kernels use
+        for (int64_t j = 0; j < nsb; j++) {
+            const block_q8_k &bk = b[j * sb / QK_K];
+            const int g = (int)(j * sb % QK_K) / 16;
+            d[j] = bk.d, s[j] = bk.d * (float)(bk.bsums[g] + (sb == 32 ? bk.bsums[g + 1] : 0));
+        }
+    } else if (vdt == type::q8_1) { // sb == 32: the block's own (f16) d and d * sum, as the dot kernels use
         const block_q8_1 *b = (const block_q8_1 *)tmp;
         for (int64_t j = 0; j < nsb; j++) {
             std::memcpy(q + j * 32, b[j].qs, 32);
-            sums(j, fp16_to_fp32(b[j].d));
-            s[j] = fp16_to_fp32(b[j].s);
+            d[j] = fp16_to_fp32(b[j].d), s[j] = fp16_to_fp32(b[j].s);
         }
     } else { // q8_0
         const block_q8_0 *b = (const block_q8_0 *)tmp;
         for (int64_t i = 0; i < K / 32; i++) std::memcpy(q + i * 32, b[i].qs, 32);
-        for (int64_t j = 0; j < nsb; j++) sums(j, fp16_to_fp32(b[j * sb / 32].d));
+        for (int64_t j = 0; j < nsb; j++) {
+            int32_t sum = 0;
+            for (int e = 0; e < sb; e++) sum += q[j * sb + e];
+            d[j] = fp16_to_fp32(b[j * sb / 32].d), s[j] = d[j] * (float)sum;
+        }
     }
 }
 

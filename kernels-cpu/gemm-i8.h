@@ -1,6 +1,6 @@
 // gemm-i8.h — the integer prefill GEMM: block-quantized weights repacked, 16 rows at a time, into
 // an unsigned 8-bit panel; activations quantized once per matmul to signed 8 bits; the ISA kernel
-// multiplies them with VPDPBUSD (u8 x s8 -> s32), rows in vector lanes, tokens broadcast.
+// multiplies them with VPDPBUSD (u8 x s8 -> s32) or SDOT, rows in vector lanes, tokens broadcast.
 //
 // Every packable format is written exactly as w = a * q + b per sub-block of SB elements
 // (q an unsigned byte, a and b floats per row and sub-block): q4_0 (q = nibble, b = -8a), q4_1,

@@ -83,7 +83,7 @@ struct isa_kernels {
     lut_gemv2_fn lut_gemv2; // null: two lut_gemv calls
     gemm_panel_fn gemm_panel; // null: batches use the dot kernels
     gemm_pack_fn gemm_pack;   // set with gemm_panel
-    gemm_i8_fn gemm_i8;       // null: no integer GEMM (the generic table has the reference, for tests)
+    gemm_i8_fn gemm_i8;       // null: no integer GEMM (gemm_i8_generic is the tests' reference)
     int gemm_i8_max_code;     // largest panel code gemm_i8 multiplies exactly (255 VNNI, 127 SDOT)
     vec_dot_fn dot[(int)type::count_];
     axpy_fn axpy[(int)type::count_];
