@@ -69,9 +69,13 @@ void mul_mat_gemm(const op_ctx &c, tensor *dst) {
     for (int64_t ch = c.ith; ch < n_chunks; ch = c.nth + c.next_chunk->fetch_add(1, std::memory_order_relaxed)) {
         const int64_t r0 = ch * GEMM_PANEL_ROWS;
         const int nr = (int)std::min<int64_t>(GEMM_PANEL_ROWS, N - r0);
-        rows_to_float(w->ttype, wd, K, r0, nr, rows); // 16-row chunks never straddle a 32-row tile
-        std::fill(rows + nr * K, rows + GEMM_PANEL_ROWS * K, 0.0f);
-        c.k->gemm_pack(rows, K, panel);
+        if (c.k->gemm_pack_half && (w->ttype == type::f16 || w->ttype == type::bf16)) {
+            c.k->gemm_pack_half(w->ttype, wd + r0 * w->nb[1], w->nb[1], nr, K, panel);
+        } else {
+            rows_to_float(w->ttype, wd, K, r0, nr, rows); // 16-row chunks never straddle a 32-row tile
+            std::fill(rows + nr * K, rows + GEMM_PANEL_ROWS * K, 0.0f);
+            c.k->gemm_pack(rows, K, panel);
+        }
         for (int64_t m = 0; m < M; m += GEMM_PANEL_TOKENS) {
             const int nt = (int)std::min<int64_t>(GEMM_PANEL_TOKENS, M - m);
             c.k->gemm_panel(K, panel, xd + m * ldx, ldx, nt, y + m * N + r0, (size_t)N, nr);

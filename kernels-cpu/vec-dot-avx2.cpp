@@ -214,6 +214,7 @@ isa_kernels make() {
     kernels_add_attn_avx2(&t);
     t.gemm_panel = gemm_panel_avx2_get();
     t.gemm_pack = gemm_pack_avx2_get();
+    t.gemm_pack_half = gemm_pack_half_avx2_get();
     return t;
 }
 

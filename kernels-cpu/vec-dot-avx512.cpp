@@ -274,9 +274,10 @@ isa_kernels make() {
         e.q4_0_2x2 = a->dot2x2[(int)type::q4_0];
         e.q4_1_2x2 = a->dot2x2[(int)type::q4_1];
     }
-    // Formats without AVX-512 kernels yet (q5_*, K-quants, ternary) run the AVX2 ones.
+    // Formats without AVX-512 kernels (q5_0/q5_1, q2_k, q3_k, ternary) run the AVX2 ones.
     const isa_kernels *base = kernels_avx2_unchecked();
     isa_kernels t = kernels_make("avx512", e, base ? base : kernels_generic());
+    kernels_add_avx512_k(&t);
     t.gemm_i8 = gemm_i8_avx512_get();
     t.gemm_i8_max_code = 255;
     t.gemv_prep[(int)type::q4_0] = gemv_prep_q4_0;

@@ -30,6 +30,9 @@ using gemm_panel_fn = void (*)(int64_t K, const float *wp, const float *x, size_
 constexpr int GEMM_PANEL_ROWS = 16, GEMM_PANEL_TOKENS = 6;
 // rows [16][K] row-major -> panel [K][16] (the layout gemm_panel reads).
 using gemm_pack_fn = void (*)(const float *rows, int64_t K, float *panel);
+// The same from 16 f16 or bf16 weight rows (row r at rows + r * row_bytes, rows >= n_rows as zero),
+// converting as it goes.
+using gemm_pack_half_fn = void (*)(type t, const void *rows, size_t row_bytes, int n_rows, int64_t K, float *panel);
 
 // Integer prefill GEMM micro-kernel (gemm-i8.h): one 16-row u8 panel (K elements, sub-blocks of
 // sb) times n_tok <= 8 quantized activation rows (token t: q + t*ldq, d + t*ldd, s + t*lds);
@@ -83,6 +86,7 @@ struct isa_kernels {
     lut_gemv2_fn lut_gemv2; // null: two lut_gemv calls
     gemm_panel_fn gemm_panel; // null: batches use the dot kernels
     gemm_pack_fn gemm_pack;   // set with gemm_panel
+    gemm_pack_half_fn gemm_pack_half; // null: f16/bf16 rows converted by rows_to_float, then packed
     gemm_i8_fn gemm_i8;       // null: no integer GEMM (gemm_i8_generic is the tests' reference)
     int gemm_i8_max_code;     // largest panel code gemm_i8 multiplies exactly (255 VNNI, 127 SDOT)
     vec_dot_fn dot[(int)type::count_];
@@ -106,6 +110,7 @@ const isa_kernels *kernels_select();
 // The ISA files' tables without the CPU check (the checked getters above call these).
 gemm_panel_fn gemm_panel_avx2_get(); // nullptr when not built
 gemm_pack_fn gemm_pack_avx2_get();
+gemm_pack_half_fn gemm_pack_half_avx2_get();
 const isa_kernels *kernels_avx2_unchecked();
 const isa_kernels *kernels_avx512_unchecked();
 const isa_kernels *kernels_neon_dotprod_unchecked();

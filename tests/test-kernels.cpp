@@ -162,7 +162,7 @@ TEST_CASE("mul_mat op: every type, ISA and thread count against a double referen
     std::mt19937 rng(99);
     std::normal_distribution<float> nd(0.0f, 1.0f);
     for (type t : k_weight_types) {
-        for (auto shape : {std::array<int64_t, 3>{64, 5, 1}, {96, 33, 3}, {256, 17, 7}, {128, 40, 16}, {64, 37, 13}, {64, 300, 1}, {32, 250, 5}}) {
+        for (auto shape : {std::array<int64_t, 3>{64, 5, 1}, {96, 33, 3}, {256, 17, 7}, {128, 40, 16}, {64, 37, 13}, {64, 300, 1}, {32, 250, 5}, {600, 70, 25}, {61, 20, 9}}) {
             const int64_t bs = type_get(t)->block_size;
             const int64_t K = (shape[0] + bs - 1) / bs * bs, N = shape[1], M = shape[2];
             graph g;
