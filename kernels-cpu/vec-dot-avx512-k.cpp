@@ -1,4 +1,5 @@
-// vec-dot-avx512-k.cpp — AVX-512 (BW, VNNI) dot products for the K-quants q4_k, q5_k and q6_k
+// vec-dot-avx512-k.cpp — AVX-512 (BW, VNNI) dot products for the K-quants q4_k, q5_k, q6_k and
+// the ternary tq1_0
 // (built with the AVX-512 flags; called only after the CPU check in vec-dot-generic.cpp).
 //
 // One 512-bit register holds 64 consecutive weights as unsigned bytes u, so it meets 64
@@ -223,12 +224,79 @@ float dot_q6_k(int64_t n, const void *w, const void *x) {
     return _mm512_reduce_add_ps(acc);
 }
 
+// ---- tq1_0: five trits per byte ------------------------------------------------------------------
+// Trit n of byte b is floor(3 * x / 256) with x = 3^n * b mod 256, i.e. 1 for x > 85 plus 1 for
+// x > 170: byte multiplications and two unsigned compares give 64 trits, and VPDPBUSD multiplies
+// them (0..2) with the activations. The 256 elements of a block are four registers of 64:
+//   A: qs[0..31] x {1, 3} (elements m, 32 + m)             -> y[0..63]
+//   B: qs[0..31] x {9, 27}                                -> y[64..127]
+//   C: qs[32..47] x {1, 3, 9, 27} (elements 160 + 16n + m) -> y[160..223]
+//   D: qs[0..47] x 81 and qh[0..3] x {1, 3, 9, 27}          -> y[128..159] and y[224..255]
+// (qh[j]'s trit n is element 240 + 4n + j). w = t - 1: the sum of y comes off through bsums.
+struct tq1_consts {
+    __m512i m_a, m_b, m_c, m_d, d_ctl, ones, hi_bytes, c85, c170;
+    tq1_consts() {
+        alignas(64) int16_t a[32], b[32], c[32], d[32];
+        alignas(64) int8_t ctl[64];
+        for (int i = 0; i < 32; i++) { // word i holds bytes 2i, 2i+1
+            a[i] = i < 16 ? 1 : 3, b[i] = i < 16 ? 9 : 27, c[i] = (int16_t)(i < 8 ? 1 : i < 16 ? 3 : i < 24 ? 9 : 27);
+            static const int16_t qh_pow[8] = {1, 1, 3, 3, 9, 9, 27, 27};
+            d[i] = i < 24 ? 81 : qh_pow[i - 24];
+        }
+        for (int i = 0; i < 64; i++) ctl[i] = (int8_t)(i < 48 ? i % 16 : i % 4); // lane 3: qh[0..3] four times
+        m_a = _mm512_load_si512(a), m_b = _mm512_load_si512(b), m_c = _mm512_load_si512(c), m_d = _mm512_load_si512(d);
+        d_ctl = _mm512_load_si512(ctl);
+        ones = _mm512_set1_epi8(1), hi_bytes = _mm512_set1_epi16((short)0xFF00);
+        c85 = _mm512_set1_epi8(85), c170 = _mm512_set1_epi8((char)170);
+    }
+};
+
+// Bytes of v times the multiplier in their word of m, mod 256 (both bytes of a word share it).
+inline __m512i mul_bytes(const tq1_consts &k, __m512i v, __m512i m) {
+    const __m512i lo = _mm512_mullo_epi16(v, m);                               // even bytes right
+    const __m512i hi = _mm512_mullo_epi16(_mm512_and_si512(v, k.hi_bytes), m); // odd bytes right
+    return _mm512_mask_blend_epi8(0xAAAAAAAAAAAAAAAAull, lo, hi);
+}
+
+inline __m512i trit_dot(const tq1_consts &k, __m512i acc, __m512i x, __m512i y) {
+    __m512i t = _mm512_maskz_mov_epi8(_mm512_cmpgt_epu8_mask(x, k.c85), k.ones);
+    t = _mm512_mask_add_epi8(t, _mm512_cmpgt_epu8_mask(x, k.c170), t, k.ones);
+    return _mm512_dpbusd_epi32(acc, t, y);
+}
+
+float dot_tq1_0(int64_t n, const void *w, const void *x) {
+    static const tq1_consts k;
+    const block_tq1_0 *a = (const block_tq1_0 *)w;
+    const block_q8_k *b = (const block_q8_k *)x;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const uint8_t *qs = a[i].qs;
+        const int8_t *y = b[i].qs;
+        const __m512i q01 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qs));
+        const __m512i q2 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(qs + 32)));
+        // qs and qh are the first 52 bytes of the block: a masked load reads nothing past them
+        const __m512i q3 = _mm512_shuffle_epi8(_mm512_maskz_loadu_epi8(0x000FFFFFFFFFFFFFull, qs), k.d_ctl);
+        const __m512i yd = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(y + 128))),
+                                              _mm256_loadu_si256((const __m256i *)(y + 224)), 1);
+        // -sum(y) as the start value, spread over eight lanes
+        const __m256i ysum = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)b[i].bsums), _mm256_set1_epi16(1));
+        __m512i isum = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), ysum));
+        isum = trit_dot(k, isum, mul_bytes(k, q01, k.m_a), _mm512_loadu_si512(y));
+        isum = trit_dot(k, isum, mul_bytes(k, q01, k.m_b), _mm512_loadu_si512(y + 64));
+        isum = trit_dot(k, isum, mul_bytes(k, q2, k.m_c), _mm512_loadu_si512(y + 160));
+        isum = trit_dot(k, isum, mul_bytes(k, q3, k.m_d), yd);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(b[i].d * h2f(a[i].d)), _mm512_cvtepi32_ps(isum), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
 } // namespace
 
 void kernels_add_avx512_k(isa_kernels *t) {
     t->dot[(int)type::q4_k] = dot_q45_k<false>;
     t->dot[(int)type::q5_k] = dot_q45_k<true>;
     t->dot[(int)type::q6_k] = dot_q6_k;
+    t->dot[(int)type::tq1_0] = dot_tq1_0;
     t->gemv_prep[(int)type::q4_k] = t->gemv_prep[(int)type::q5_k] = gemv_prep_q45_k;
     t->gemv_dot[(int)type::q4_k] = gemv_dot_q45_k<false>;
     t->gemv_dot[(int)type::q5_k] = gemv_dot_q45_k<true>;
