@@ -39,11 +39,12 @@ status cpu_compute(const std::vector<tensor *> &nodes, const compute_options &op
     if (opt.abort_cb && opt.abort_cb(opt.abort_data)) stop_at.store(0);
     bool hook_failed = false;
     std::unique_ptr<thread_barrier> bar;
+    gemv_cache gemv;
 #pragma omp parallel num_threads(nth)
     {
 #pragma omp single
         bar = std::make_unique<thread_barrier>(omp_get_num_threads()); // the team may be smaller than nth
-        op_ctx c{omp_get_thread_num(), omp_get_num_threads(), wdata, k, nullptr, opt.batch_invariant, bar.get()};
+        op_ctx c{omp_get_thread_num(), omp_get_num_threads(), wdata, k, nullptr, opt.batch_invariant, bar.get(), &gemv};
         for (size_t i = 0; i < nodes.size(); i++) {
             tensor *n = nodes[i];
             c.next_chunk = &counters[i];
@@ -56,6 +57,7 @@ status cpu_compute(const std::vector<tensor *> &nodes, const compute_options &op
             if (stop_at.load() <= i) break;
             if (n->kind == op::view || n->kind == op::none) continue;
             cpu_op_compute(c, n);
+            if (c.ith == 0 && n->kind != op::mul_mat) gemv = {}; // may have written the work area or x
             if (c.ith == 0 && opt.abort_cb && i + 1 < nodes.size() && opt.abort_cb(opt.abort_data)) stop_at.store(i + 1);
             bar->wait();
         }

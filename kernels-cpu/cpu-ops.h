@@ -11,6 +11,14 @@
 
 namespace tern {
 
+// Which activation row the work area holds in a decode kernel's layout (gemv_prep): matmuls that
+// share their input (q/k/v, gate/up) prepare it once. Written by thread 0 only between barriers;
+// cleared by every node that writes the work area otherwise.
+struct gemv_cache {
+    const tensor *x = nullptr;
+    gemv_prep_fn prep = nullptr;
+};
+
 struct op_ctx {
     int ith, nth;           // this thread, thread count
     uint8_t *work;          // shared scratch of cpu_op_work_size() bytes
@@ -18,6 +26,7 @@ struct op_ctx {
     std::atomic<int64_t> *next_chunk; // per-node work counter, zero before the node runs
     bool invariant = false; // compute_options::batch_invariant
     thread_barrier *bar = nullptr; // shared by the nth threads (null: one thread)
+    gemv_cache *gemv = nullptr;    // shared; null: no reuse
 };
 
 size_t cpu_op_work_size(const tensor *node, int n_threads);

@@ -15,6 +15,7 @@
 #if defined(__x86_64__) && defined(TERN_HAVE_AVX512)
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace tern {
@@ -145,9 +146,10 @@ struct k45_act {
 };
 static_assert(sizeof(k45_act) == 320, "q4_k/q5_k gemv activation block");
 
-void gemv_prep_q45_k(int64_t n, const float *x, void *xp) {
+void gemv_prep_q45_k(int64_t n, const float *x, void *xp, int ith, int nth) {
     k45_act *g = (k45_act *)xp;
-    for (int64_t i = 0; i < n / QK_K; i++) {
+    const int64_t nb = n / QK_K, per = (nb + nth - 1) / nth;
+    for (int64_t i = per * ith; i < std::min(nb, per * (ith + 1)); i++) {
         block_q8_k b;
         type_get(type::q8_k)->from_float(x + i * QK_K, &b, QK_K); // the dot path's rounding
         for (int j = 0; j < 2; j++) {

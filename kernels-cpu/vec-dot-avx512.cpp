@@ -9,6 +9,7 @@
 #if defined(__x86_64__) && defined(TERN_HAVE_AVX512)
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace tern {
@@ -170,10 +171,10 @@ struct q4x4_act {
 };
 static_assert(sizeof(q4x4_act) == 256, "q4_0 gemv activation group");
 
-void gemv_prep_q4_0(int64_t n, const float *x, void *xp) {
+void gemv_prep_q4_0(int64_t n, const float *x, void *xp, int ith, int nth) {
     q4x4_act *g = (q4x4_act *)xp;
-    const int64_t nb = n / QK4_0;
-    for (int64_t j = 0; j < (nb + 3) / 4; j++) {
+    const int64_t nb = n / QK4_0, ng = (nb + 3) / 4, per = (ng + nth - 1) / nth;
+    for (int64_t j = per * ith; j < std::min(ng, per * (ith + 1)); j++) {
         std::memset(&g[j], 0, sizeof g[j]);
         for (int i = 0; i < 4 && 4 * j + i < nb; i++) {
             block_q8_0 b;

@@ -46,9 +46,10 @@ using gemm_i8_fn = void (*)(int64_t K, int sb, const uint8_t *panel, const i8_ac
                             int n_rows);
 
 // Decode with the activation row in a kernel's own layout (one row: M = 1, not batch-invariant
-// mode): gemv_prep[t](n, x, xp) quantizes the f32 row x into at most GEMV_ACT_BYTES(n) bytes at xp,
-// with the same rounding as type_get(t)->vec_dot_type; gemv_dot[t](n, w, xp) is then dot[t].
-using gemv_prep_fn = void (*)(int64_t n, const float *x, void *xp);
+// mode): gemv_prep[t](n, x, xp, ith, nth) quantizes the f32 row x into at most GEMV_ACT_BYTES(n)
+// bytes at xp, with the same rounding as type_get(t)->vec_dot_type (thread ith of nth does its
+// share; all of it when nth = 1); gemv_dot[t](n, w, xp) is then dot[t].
+using gemv_prep_fn = void (*)(int64_t n, const float *x, void *xp, int ith, int nth);
 inline size_t GEMV_ACT_BYTES(int64_t n) { return (size_t)(n / 128 + 1) * 256; }
 
 // LUT GEMV (tern's tl1..tl4/tlt weights, blocks.h). lut_prep turns one f32 activation row into

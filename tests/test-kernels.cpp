@@ -83,7 +83,8 @@ TEST_CASE("dot kernels match the scalar reference") {
                         const bool has_dot = k->gemv_dot[(int)t] != nullptr;
                         REQUIRE(has_dot);
                         std::vector<uint8_t> xp(GEMV_ACT_BYTES(n));
-                        k->gemv_prep[(int)t](n, x.data(), xp.data());
+                        // in three thread shares, as the matmul runs it
+                        for (int ith = 0; ith < 3; ith++) k->gemv_prep[(int)t](n, x.data(), xp.data(), ith, 3);
                         const float g = k->gemv_dot[(int)t](n, wq.data(), xp.data());
                         CHECK_MESSAGE(std::fabs(g - ref) <= 1e-5 * mag + 1e-6, k->isa, " gemv ", type_name(t), " n=", n,
                                       " got ", g, " ref ", ref);
@@ -235,6 +236,47 @@ TEST_CASE("mul_mat op: every type, ISA and thread count against a double referen
         }
     }
 }
+}
+
+TEST_CASE("decode activations prepared once are reused only while the work area still holds them") {
+    // y1 = A x, y2 = A x (reuses the prepared x), y3 = B x with B on the dot path (quantizes x into
+    // the same work area), y4 = A x (must prepare again), y5 = A (x * 1): a different input.
+    std::mt19937 rng(5);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (type ta : {type::q4_0, type::q4_k}) {
+        const int64_t K = 512, N = 64;
+        graph g;
+        tensor *wa = g.new_tensor_2d(ta, K, N, "a");
+        tensor *wb = g.new_tensor_2d(type::q8_0, K, N, "b");
+        tensor *x = g.new_tensor_2d(type::f32, K, 1, "x");
+        std::vector<float> af(K * N), bf(K * N), xf(K);
+        for (auto &v : af) v = nd(rng);
+        for (auto &v : bf) v = nd(rng);
+        for (auto &v : xf) v = nd(rng);
+        std::vector<uint8_t> aq(row_size(ta, K) * N), bq(row_size(type::q8_0, K) * N);
+        type_get(ta)->from_float(af.data(), aq.data(), K * N);
+        type_get(type::q8_0)->from_float(bf.data(), bq.data(), K * N);
+        wa->data = aq.data(), wb->data = bq.data(), x->data = xf.data();
+        tensor *y1 = g.mul_mat(wa, x), *y2 = g.mul_mat(wa, x), *y3 = g.mul_mat(wb, x), *y4 = g.mul_mat(wa, x);
+        tensor *y5 = g.mul_mat(wa, g.scale(x, 2.0f));
+        for (tensor *t : {y1, y2, y3, y4, y5}) g.mark_output(t);
+        arena mem;
+        REQUIRE(plan_memory(g, mem).is_ok());
+        for (const isa_kernels *k : isas())
+            for (int nth : {1, 2}) {
+                compute_options opt;
+                opt.n_threads = nth;
+                REQUIRE(cpu_compute(g.nodes(), opt, k).is_ok());
+                const float *o1 = (const float *)y1->data, *o2 = (const float *)y2->data, *o4 = (const float *)y4->data;
+                const float *o5 = (const float *)y5->data;
+                for (int64_t r = 0; r < N; r++) {
+                    REQUIRE(o2[r] == o1[r]);
+                    REQUIRE(o4[r] == o1[r]);
+                    // x * 2 quantizes to the same integers with twice the scale
+                    REQUIRE_MESSAGE(std::fabs(o5[r] - 2.0f * o1[r]) <= 1e-4f * (1.0f + std::fabs(o1[r])), k->isa, " ", type_name(ta));
+                }
+            }
+    }
 }
 
 TEST_CASE("int8 GEMM: packed panels hold the weights exactly; ISA micro-kernels match the reference") {
