@@ -19,7 +19,7 @@ void q8_0_from_float(const float *x, void *dst, int64_t n) {
         const float d = amax / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[b].d = fp32_to_fp16(d);
-        for (int j = 0; j < QK8_0; j++) y[b].qs[j] = (int8_t)std::lround(x[j] * id);
+        for (int j = 0; j < QK8_0; j++) y[b].qs[j] = (int8_t)round_away(x[j] * id);
     }
 }
 void q8_0_to_float(const void *src, float *y, int64_t n) {
@@ -40,7 +40,7 @@ void q8_1_from_float(const float *x, void *dst, int64_t n) {
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         int sum = 0;
         for (int j = 0; j < QK8_1; j++) {
-            y[b].qs[j] = (int8_t)std::lround(x[j] * id);
+            y[b].qs[j] = (int8_t)round_away(x[j] * id);
             sum += y[b].qs[j];
         }
         y[b].d = fp32_to_fp16(d);

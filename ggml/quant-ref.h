@@ -48,6 +48,14 @@ inline int round_even(float x) {
     return (i & 0x007fffff) - 0x00400000;
 }
 
+// Round half away from zero: std::lround for |x| < 2^31, written so that compilers vectorize it
+// (the library call kept the activation quantizers scalar). x - (int)x is exact in float.
+inline int round_away(float x) {
+    const int i = (int)x;
+    const float f = x - (float)i;
+    return i + (f >= 0.5f) - (f <= -0.5f);
+}
+
 // LUT types (blocks.h): whole tiles of LUT_TILE_ROWS rows; see type_traits::tile_to_float.
 #define TERN_DECLARE_LUT(name)                                                      \
     void name##_tile_to_float(const void *tile, int64_t K, int r0, int n, float *dst); \

@@ -30,6 +30,16 @@ TEST_CASE("fp16 conversion: exhaustive round trip and rounding") {
     CHECK(fp32_to_fp16(std::ldexp(1.5f, -25)) == 0x0001);
 }
 
+TEST_CASE("round_away is std::lround (half away from zero) for the activation quantizers") {
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<float> ud(-200.0f, 200.0f);
+    std::vector<float> xs = {0.0f, -0.0f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f, 126.5f, -127.5f, 0.49999997f, -0.49999997f,
+                             8388607.5f, -8388607.5f, 16777216.0f, 1e9f, -1e9f};
+    for (int i = 0; i < 100000; i++) xs.push_back(ud(rng));
+    for (int i = -600; i <= 600; i++) xs.push_back(i * 0.25f); // every tie in range
+    for (float x : xs) REQUIRE_MESSAGE(round_away(x) == (int)std::lround(x), x);
+}
+
 TEST_CASE("bf16 conversion") {
     CHECK(fp32_to_bf16(1.0f) == 0x3F80);
     CHECK(bf16_to_fp32(0x3F80) == 1.0f);
