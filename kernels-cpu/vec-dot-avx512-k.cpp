@@ -96,26 +96,36 @@ inline __m512i k45_isum(const k45_consts &k, const uint8_t *qs, const uint8_t *q
     return isum;
 }
 
-// d and dmin of a q4_k/q5_k block times the activation scale: {yd*d, yd*dmin, 0, 0}.
-inline __m128 k45_scales(const void *blk, float yd) {
+// One q4_k/q5_k super-block as the kernels need it: its codes (and q5_k's fifth bits), the scales
+// and minimums as bytes, and {yd*d, yd*dmin, 0, 0} for the activation scale yd.
+struct k45_block {
+    const uint8_t *qs, *qh;
+    __m128i sc8, mn8;
+    __m128 f;
+};
+template <bool five> inline k45_block k45_at(const void *w, int64_t i, float yd) {
+    const uint8_t *blk = (const uint8_t *)w + i * (five ? sizeof(block_q5_k) : sizeof(block_q4_k));
+    const block_q4_k *a4 = (const block_q4_k *)blk;
+    const block_q5_k *a5 = (const block_q5_k *)blk;
+    k45_block r;
+    r.qs = five ? a5->qs : a4->qs;
+    r.qh = five ? a5->qh : nullptr;
+    k4_unpack(five ? a5->scales : a4->scales, &r.sc8, &r.mn8);
     uint32_t dd;
     std::memcpy(&dd, blk, 4); // d, dmin are the first two halves of both layouts
-    return _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)dd)), _mm_set1_ps(yd));
+    r.f = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)dd)), _mm_set1_ps(yd));
+    return r;
 }
 
 template <bool five> float dot_q45_k(int64_t n, const void *w, const void *x) {
     static const k45_consts k;
     const block_q8_k *b = (const block_q8_k *)x;
-    const size_t bytes = five ? sizeof(block_q5_k) : sizeof(block_q4_k);
     __m512 acc = _mm512_setzero_ps();
     __m256 accm = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
-        const uint8_t *blk = (const uint8_t *)w + i * bytes;
-        const block_q4_k *a4 = (const block_q4_k *)blk;
-        const block_q5_k *a5 = (const block_q5_k *)blk;
-        __m128i sc8, mn8;
-        k4_unpack(five ? a5->scales : a4->scales, &sc8, &mn8);
-        const __m128 f = k45_scales(blk, b[i].d);
+        const k45_block q = k45_at<five>(w, i, b[i].d);
+        const __m128i mn8 = q.mn8;
+        const __m128 f = q.f;
         // minimums: mn[g] * (bsums[2g] + bsums[2g+1]), with each mn[g] doubled into two words
         const __m256i mprod = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8)),
                                                 _mm256_loadu_si256((const __m256i *)b[i].bsums));
@@ -129,7 +139,7 @@ template <bool five> float dot_q45_k(int64_t n, const void *w, const void *x) {
             };
             *ya = two(p, p + 64), *yb = two(p + 32, p + 96);
         };
-        const __m512i isum = k45_isum<five>(k, five ? a5->qs : a4->qs, five ? a5->qh : nullptr, sc8, acts);
+        const __m512i isum = k45_isum<five>(k, q.qs, q.qh, q.sc8, acts);
         acc = _mm512_fmadd_ps(_mm512_broadcastss_ps(f), _mm512_cvtepi32_ps(isum), acc);
     }
     return _mm512_reduce_add_ps(acc) - _mm512_reduce_add_ps(_mm512_zextps256_ps512(accm));
@@ -168,23 +178,18 @@ void gemv_prep_q45_k(int64_t n, const float *x, void *xp, int ith, int nth) {
 template <bool five> float gemv_dot_q45_k(int64_t n, const void *w, const void *xp) {
     static const k45_consts k;
     const k45_act *g = (const k45_act *)xp;
-    const size_t bytes = five ? sizeof(block_q5_k) : sizeof(block_q4_k);
     __m512 acc = _mm512_setzero_ps();
     __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
-        const uint8_t *blk = (const uint8_t *)w + i * bytes;
-        const block_q4_k *a4 = (const block_q4_k *)blk;
-        const block_q5_k *a5 = (const block_q5_k *)blk;
-        __m128i sc8, mn8;
-        k4_unpack(five ? a5->scales : a4->scales, &sc8, &mn8);
-        const __m128 f = k45_scales(blk, g[i].d);
-        const __m128i mprod = _mm_madd_epi16(_mm_cvtepu8_epi16(mn8), _mm_loadu_si128((const __m128i *)g[i].psum));
+        const k45_block q = k45_at<five>(w, i, g[i].d);
+        const __m128 f = q.f;
+        const __m128i mprod = _mm_madd_epi16(_mm_cvtepu8_epi16(q.mn8), _mm_loadu_si128((const __m128i *)g[i].psum));
         accm = _mm_fmadd_ps(_mm_permute_ps(f, 0x55), _mm_cvtepi32_ps(mprod), accm); // yd * dmin
         const int8_t *y = g[i].qs;
         auto acts = [y](int j, __m512i *ya, __m512i *yb) {
             *ya = _mm512_loadu_si512(y + 128 * j), *yb = _mm512_loadu_si512(y + 128 * j + 64);
         };
-        const __m512i isum = k45_isum<five>(k, five ? a5->qs : a4->qs, five ? a5->qh : nullptr, sc8, acts);
+        const __m512i isum = k45_isum<five>(k, q.qs, q.qh, q.sc8, acts);
         acc = _mm512_fmadd_ps(_mm512_broadcastss_ps(f), _mm512_cvtepi32_ps(isum), acc);
     }
     const __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
