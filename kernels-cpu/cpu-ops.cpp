@@ -158,8 +158,9 @@ void mul_mat_lut(const op_ctx &c, tensor *dst) {
 void op_mul_mat(const op_ctx &c, tensor *dst) {
     const tensor *w = dst->src[0], *x = dst->src[1];
     const int64_t K = w->ne[0], N = w->ne[1], M = tensor_nrows(x);
-    const bool gemv = M == 1 && !c.invariant && c.k->gemv_prep[(int)w->ttype] && !type_is_lut(w->ttype);
-    if (!gemv && c.gemv && c.ith == 0) *c.gemv = {}; // this path writes the work area its own way
+    // Decode kernel with its own activation layout (one row, not batch-invariant mode).
+    const gemv_prep_fn prep = M == 1 && !c.invariant ? c.k->gemv_prep[(int)w->ttype] : nullptr;
+    if (!prep && c.gemv && c.ith == 0) *c.gemv = {}; // every other path writes the work area its own way
     if (!c.invariant) {
         const mm_path path = cpu_mul_mat_path(c.k, w->ttype, M);
         if (path == mm_path::gemm_f32) return mul_mat_gemm(c, dst);
@@ -171,8 +172,7 @@ void op_mul_mat(const op_ctx &c, tensor *dst) {
     vec_dot_fn dot = c.k->dot[(int)w->ttype];
     const uint8_t *act = (const uint8_t *)x->data;
     size_t act_stride = x->nb[1];
-    const gemv_prep_fn prep = M == 1 && !c.invariant ? c.k->gemv_prep[(int)w->ttype] : nullptr;
-    if (prep) { // one row in the decode kernel's own layout, prepared once for matmuls sharing it
+    if (prep) { // prepared once for the matmuls sharing this input
         if (!c.gemv || c.gemv->x != x || c.gemv->prep != prep) { // every thread sees the same value here
             prep(K, row_f32(x, 0), c.work, c.ith, c.nth);
             barrier(c);
