@@ -151,17 +151,22 @@ static_assert(sizeof(block_tq1_0) == 54, "tq1_0 layout");
 // LUT_TILE_ROWS = 32 interleaved rows (a tensor's row count must be a multiple of 32); columns in
 // groups of LUT_GROUP = 64 (row length a multiple of 64).
 //
-// Values: tlB (B = 1..4 bits) w = d*q + m with q in [0, 2^B), d and m fp16 per row and group;
+// Values: tlB (B = 1..4 bits) w = d*q + m with q in [0, 2^B), d and m fp16 per row and scale set;
 // tlt (ternary, BitNet) w = d*(q - 1), q in {0, 1, 2}, d = D_row*s with s u8 per row and group
 // (BitNet scales are uniform per tensor, so 8 bits relative to the row's D lose nothing there;
 // for general weights per-row 8-bit scales collapse groups next to outliers, hence fp16 in tlB).
+// Scale sets: tl1..tl3 and tlt have one per group (64 columns). tl4 has two (columns 0..31 and
+// 32..63 of the group), so a Q4_0/Q4_1 file's 32-element blocks carry over exactly, at 5.0 bits
+// per weight; with one set per 64 columns (4.5 bits, type id 131 of older tern builds, no longer
+// read) SmolLM2-135M lost 4.8% perplexity against Q4_0.
 //
 // A tile of K-wide rows is
 //   header:  tlt only: f32 D[32]                                             (row_extra 4 bytes)
-//   K/64 groups, each:  tlB fp16 d[32], fp16 m[32]; tlt u8 s[32]; then the codes (32 rows x 64
-//   columns x B bits)
+//   K/64 groups, each:  tlB per scale set fp16 d[32], fp16 m[32]; tlt u8 s[32]; then the codes
+//   (32 rows x 64 columns x B bits)
 // A code is 4 bits: bit i = bit b of q at column 4*quad + i, for one (row, quad, plane b). The codes
-// of a group are 8 blocks of 32*B bytes, one per quad pair v (quads 2v, 2v+1). In a block, planes
+// of a group are 8 blocks of 32*B bytes, one per quad pair v (quads 2v, 2v+1; tl4's second scale
+// set covers v = 4..7). In a block, planes
 // come in pairs (0,1), (2,3) of two 32-byte vectors each (rows 0..15, then 16..31), then for odd B
 // the last plane alone in one 32-byte vector. In every vector, bytes 0..15 hold quad 2v and bytes
 // 16..31 quad 2v+1 (one table per 128-bit lane), byte 2e+j of a lane (e = 0..7, j = 0..1):
@@ -169,8 +174,12 @@ static_assert(sizeof(block_tq1_0) == 54, "tq1_0 layout");
 //   single vector:            low nibble row 8j+e,  high nibble row 16+8j+e
 // so the two bytes a pairwise multiply-add (maddubs) combines always belong to one row.
 constexpr int LUT_TILE_ROWS = 32, LUT_GROUP = 64;
+// Activation sums are kept per LUT_XSUM_COLS columns (the narrowest scale set).
+constexpr int LUT_XSUM_COLS = 32;
+// Scale sets per group (see above).
+constexpr int lut_scale_sets(int bits, bool has_min) { return has_min && bits == 4 ? 2 : 1; }
 // Bytes per row per group: scale(s) and the codes (has_min: tlB's fp16 d and m, else tlt's u8 s).
-constexpr size_t lut_scale_bytes(bool has_min) { return has_min ? 4 : 1; }
-constexpr size_t lut_block_bytes(int bits, bool has_min) { return lut_scale_bytes(has_min) + (size_t)bits * LUT_GROUP / 8; }
+constexpr size_t lut_scale_bytes(int bits, bool has_min) { return has_min ? 4 * (size_t)lut_scale_sets(bits, has_min) : 1; }
+constexpr size_t lut_block_bytes(int bits, bool has_min) { return lut_scale_bytes(bits, has_min) + (size_t)bits * LUT_GROUP / 8; }
 
 } // namespace tern

@@ -214,6 +214,10 @@ status gguf_parser::parse(gguf_file *f) {
         uint32_t t = 0;
         TERN_RETURN_IF_ERROR(read(&t, "tensor type"));
         const type_traits *tr = type_get(t);
+        TERN_CHECK_OR_RETURN(t != 131, code::unsupported,
+                             "GGUF tensor '%s': type id 131 is the tl4 layout of older tern builds (one scale "
+                             "per 64 columns), which this version no longer reads; quantize the source model "
+                             "again (tern quantize IN OUT TL4)", ti.name.c_str());
         TERN_CHECK_OR_RETURN(tr != nullptr, code::unsupported, "GGUF tensor '%s': unknown type id %u",
                              ti.name.c_str(), t);
         ti.ttype = (type)t;

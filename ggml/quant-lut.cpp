@@ -21,7 +21,11 @@ struct lut_shape {
     bool has_min; // tlB: w = d*q + m; tlt: w = d*(q - 1)
     size_t header() const { return has_min ? 0 : (size_t)kR * 4; }
     size_t group_bytes() const { return (size_t)kR * lut_block_bytes(bits, has_min); }
-    size_t planes_offset() const { return (size_t)kR * lut_scale_bytes(has_min); }
+    size_t planes_offset() const { return (size_t)kR * lut_scale_bytes(bits, has_min); }
+    int sets() const { return lut_scale_sets(bits, has_min); }
+    // tlB: the fp16 d[32], m[32] of scale set s in a group
+    static fp16_t *dm(uint8_t *grp, int s) { return (fp16_t *)(grp + (size_t)s * 4 * kR); }
+    static const fp16_t *dm(const uint8_t *grp, int s) { return (const fp16_t *)(grp + (size_t)s * 4 * kR); }
 };
 
 // Where the code of (row r, quad qd, plane b) lives in a group's code area: byte offset, and
@@ -65,10 +69,10 @@ void tile_to_float(const lut_shape &sh, const void *tile, int64_t K, int r0, int
         float *out = dst + (int64_t)(r - r0) * K;
         for (int64_t g = 0; g < K / kG; g++) {
             const uint8_t *grp = t + sh.header() + (size_t)g * sh.group_bytes();
-            const fp16_t *dm = (const fp16_t *)grp;
-            const float d = sh.has_min ? fp16_to_fp32(dm[r]) : D[r] * (float)grp[r];
-            const float m = sh.has_min ? fp16_to_fp32(dm[kR + r]) : -d;
             for (int qd = 0; qd < kG / 4; qd++) {
+                const fp16_t *dm = lut_shape::dm(grp, qd / (kG / 4 / sh.sets()));
+                const float d = sh.has_min ? fp16_to_fp32(dm[r]) : D[r] * (float)grp[r];
+                const float m = sh.has_min ? fp16_to_fp32(dm[kR + r]) : -d;
                 int q[4];
                 get_quad(grp + sh.planes_offset(), sh.bits, r, qd, q);
                 for (int i = 0; i < 4; i++) out[g * kG + 4 * qd + i] = d * (float)q[i] + m;
@@ -77,7 +81,8 @@ void tile_to_float(const lut_shape &sh, const void *tile, int64_t K, int r0, int
     }
 }
 
-// Weighted least-squares (d, m) for w ~ d*q + m, q in [0, nmax]: min/max start, then a few rounds
+// Weighted least-squares (d, m) for w ~ d*q + m, q in [0, nmax] (d may come out negative, for grids
+// taken over from Q4_0 below): min/max start, then a few rounds
 // of assign q / refit, keeping the best. Errors are weighted by w^2 + mean(w^2) (as llama.cpp's
 // K-quant searches do): large weights matter most to the model's output, and plain RMS fits of
 // 64-wide groups let them drift (SmolLM2 tl4: perplexity 12.89 unweighted).
@@ -88,10 +93,12 @@ void fit_affine(const float *w, int n, int nmax, float *d_out, float *m_out) {
     const double sigma2 = s2 / n;
     auto weight = [&](int i) { return (double)w[i] * w[i] + sigma2; };
     float d = (mx - mn) / (float)nmax, m = mn;
-    auto error = [&](float dd, float mm) {
+    auto error = [&](float dd, float mm) { // with d and m as stored (fp16)
+        dd = fp16_to_fp32(fp32_to_fp16(dd));
+        mm = fp16_to_fp32(fp32_to_fp16(mm));
         double e = 0;
         for (int i = 0; i < n; i++) {
-            const int q = dd > 0 ? std::clamp((int)std::nearbyint((w[i] - mm) / dd), 0, nmax) : 0;
+            const int q = dd != 0 ? std::clamp((int)std::nearbyint((w[i] - mm) / dd), 0, nmax) : 0;
             const double r = w[i] - (dd * (float)q + mm);
             e += weight(i) * r * r;
         }
@@ -123,6 +130,24 @@ void fit_affine(const float *w, int n, int nmax, float *d_out, float *m_out) {
             if (e < best) best = e, bd = d, bm = m;
         }
     }
+    // Weights that already lie on a grid (converted from Q4_0/Q4_1 blocks of the same width) keep
+    // it: the step is the smallest gap between distinct values. Offsets tried: the minimum (Q4_1),
+    // and Q4_0's d*(q - 8), whose step d may be negative (its largest magnitude maps to q = 0), so
+    // the levels run from -8|d| up or from 8|d| down; m = -8d is exact in fp16 where 7|d| would
+    // not be.
+    if (best > 0 && mx > mn) {
+        std::vector<float> v(w, w + n);
+        std::sort(v.begin(), v.end());
+        float gap = 0;
+        for (int i = 1; i < n; i++)
+            if (v[i] > v[i - 1] && (gap == 0 || v[i] - v[i - 1] < gap)) gap = v[i] - v[i - 1];
+        const float half = 0.5f * (float)(nmax + 1) * gap;
+        const float cand[3][2] = {{gap, mn}, {gap, -half}, {-gap, half}};
+        for (const auto &c : cand) {
+            const double e = error(c[0], c[1]);
+            if (e < best) best = e, bd = c[0], bm = c[1];
+        }
+    }
     *d_out = bd;
     *m_out = bm;
 }
@@ -132,20 +157,22 @@ void tile_from_float(const lut_shape &sh, const float *src, void *tile, int64_t 
     std::memset(t, 0, sh.header() + (size_t)(K / kG) * sh.group_bytes());
     float *D = (float *)t;
     const int64_t n_groups = K / kG;
-    const int nmax = (1 << sh.bits) - 1;
-    std::vector<float> dq(n_groups), mq(n_groups);
+    const int nmax = (1 << sh.bits) - 1, sets = sh.sets(), cols = kG / sets; // columns per scale set
+    // d and m per scale set (tlt: per group)
+    std::vector<float> dq(n_groups * sets), mq(n_groups * sets);
     for (int r = 0; r < kR; r++) {
         const float *w = src + (int64_t)r * K;
         if (sh.has_min) {
-            for (int64_t g = 0; g < n_groups; g++) {
-                float d, m;
-                fit_affine(w + g * kG, kG, nmax, &d, &m);
-                fp16_t *dm = (fp16_t *)(t + (size_t)g * sh.group_bytes());
-                dm[r] = fp32_to_fp16(d);
-                dm[kR + r] = fp32_to_fp16(m);
-                dq[g] = fp16_to_fp32(dm[r]);
-                mq[g] = fp16_to_fp32(dm[kR + r]);
-            }
+            for (int64_t g = 0; g < n_groups; g++)
+                for (int s = 0; s < sets; s++) {
+                    float d, m;
+                    fit_affine(w + g * kG + s * cols, cols, nmax, &d, &m);
+                    fp16_t *dm = lut_shape::dm(t + (size_t)g * sh.group_bytes(), s);
+                    dm[r] = fp32_to_fp16(d);
+                    dm[kR + r] = fp32_to_fp16(m);
+                    dq[g * sets + s] = fp16_to_fp32(dm[r]);
+                    mq[g * sets + s] = fp16_to_fp32(dm[kR + r]);
+                }
         } else { // ternary: d = max |w| per group (exact for {-s, 0, s} data), 8 bits relative to the row's max
             float dmax = 0;
             for (int64_t g = 0; g < n_groups; g++) {
@@ -165,10 +192,11 @@ void tile_from_float(const lut_shape &sh, const float *src, void *tile, int64_t 
         for (int64_t g = 0; g < n_groups; g++) {
             uint8_t *grp = t + sh.header() + (size_t)g * sh.group_bytes();
             for (int qd = 0; qd < kG / 4; qd++) {
+                const int64_t k = g * sets + 4 * qd / cols;
                 int q[4];
                 for (int i = 0; i < 4; i++) {
                     const float v = w[g * kG + 4 * qd + i];
-                    q[i] = dq[g] > 0 ? std::clamp((int)std::nearbyint((v - mq[g]) / dq[g]), 0, nmax) : 0;
+                    q[i] = dq[k] != 0 ? std::clamp((int)std::nearbyint((v - mq[k]) / dq[k]), 0, nmax) : 0;
                 }
                 set_quad(grp + sh.planes_offset(), sh.bits, r, qd, q);
             }

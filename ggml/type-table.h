@@ -21,7 +21,7 @@ enum class type : uint32_t {
     iq4_xs = 23, i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, iq1_m = 29, bf16 = 30,
     tq1_0 = 34, tq2_0 = 35,
     // tern's own lookup-table types (blocks.h, "LUT types"); ids far above ggml's.
-    tl1 = 128, tl2 = 129, tl3 = 130, tl4 = 131, tlt = 132,
+    tl1 = 128, tl2 = 129, tl3 = 130, tlt = 132, tl4 = 133, // 131: retired tl4 layout (blocks.h)
     count_ = 136,
 };
 
@@ -59,7 +59,9 @@ bool type_from_name(const char *name, type *out);
 size_t row_size(type t, int64_t n);
 
 // tern's row-tiled lookup-table weight types (tl1..tl4, tlt; blocks.h).
-inline bool type_is_lut(type t) { return t >= type::tl1 && t <= type::tlt; }
+inline bool type_is_lut(type t) {
+    return t == type::tl1 || t == type::tl2 || t == type::tl3 || t == type::tl4 || t == type::tlt;
+}
 
 // Whether values of type t can be converted to f32 (plain or row-tiled).
 bool type_can_dequantize(type t);

@@ -19,8 +19,9 @@ void gemv_tile(int64_t K, const uint8_t *tile, const lut_act *acts, float *const
     static_assert(B % 2 == 0, "even bit counts only");
     constexpr size_t header = HAS_MIN ? 0 : (size_t)LUT_TILE_ROWS * 4;
     constexpr size_t group_bytes = (size_t)LUT_TILE_ROWS * lut_block_bytes(B, HAS_MIN);
-    constexpr size_t codes_off = (size_t)LUT_TILE_ROWS * lut_scale_bytes(HAS_MIN);
+    constexpr size_t codes_off = (size_t)LUT_TILE_ROWS * lut_scale_bytes(B, HAS_MIN);
     constexpr int NP = B / 2;
+    constexpr int SETS = lut_scale_sets(B, HAS_MIN), VS = 8 / SETS; // quad pairs per scale set
     const float c2 = HAS_MIN ? (float)((1 << B) - 1) : 1.0f;
     const __m512i m15 = _mm512_set1_epi8(15);
     const __m512i w01 = _mm512_set1_epi16(0x0201), w23 = _mm512_set1_epi16(0x0804);
@@ -31,47 +32,50 @@ void gemv_tile(int64_t K, const uint8_t *tile, const lut_act *acts, float *const
         const uint8_t *grp = tile + header + (size_t)g * group_bytes;
         const uint8_t *codes = grp + codes_off;
         for (size_t off = 0; off < group_bytes; off += 64) _mm_prefetch((const char *)grp + 4 * group_bytes + off, _MM_HINT_T0);
-        // per token: low nibbles (rows 0-7 | 16-23), high nibbles (rows 8-15 | 24-31); in each
-        // 256-bit half, lane 0 the even quads and lane 1 the odd ones
-        __m512i L[NT], H[NT];
-        for (int n = 0; n < NT; n++) L[n] = H[n] = _mm512_setzero_si512();
+        for (int s = 0; s < SETS; s++) {
+            // per token: low nibbles (rows 0-7 | 16-23), high nibbles (rows 8-15 | 24-31); in each
+            // 256-bit half, lane 0 the even quads and lane 1 the odd ones
+            __m512i L[NT], H[NT];
+            for (int n = 0; n < NT; n++) L[n] = H[n] = _mm512_setzero_si512();
 #pragma GCC unroll 2
-        for (int v = 0; v < 8; v++) {
-            __m512i T[NT];
-            for (int n = 0; n < NT; n++)
-                T[n] = _mm512_broadcast_i64x4(
-                    _mm256_loadu_si256((const __m256i *)(acts[n].tables + (g * (LUT_GROUP / 4) + 2 * v) * LUT_TABLE_BYTES)));
-            const uint8_t *p = codes + (size_t)v * 32 * B;
-            for (int u = 0; u < NP; u++) {
-                const __m512i wu = u == 0 ? w01 : w23;
-                const __m512i c = _mm512_loadu_si512((const void *)(p + u * 64));
-                const __m512i lo = _mm512_and_si512(c, m15), hi = _mm512_and_si512(_mm512_srli_epi16(c, 4), m15);
-                for (int n = 0; n < NT; n++) {
-                    L[n] = _mm512_add_epi16(L[n], _mm512_maddubs_epi16(wu, _mm512_shuffle_epi8(T[n], lo)));
-                    H[n] = _mm512_add_epi16(H[n], _mm512_maddubs_epi16(wu, _mm512_shuffle_epi8(T[n], hi)));
+            for (int v = s * VS; v < (s + 1) * VS; v++) {
+                __m512i T[NT];
+                for (int n = 0; n < NT; n++)
+                    T[n] = _mm512_broadcast_i64x4(
+                        _mm256_loadu_si256((const __m256i *)(acts[n].tables + (g * (LUT_GROUP / 4) + 2 * v) * LUT_TABLE_BYTES)));
+                const uint8_t *p = codes + (size_t)v * 32 * B;
+                for (int u = 0; u < NP; u++) {
+                    const __m512i wu = u == 0 ? w01 : w23;
+                    const __m512i c = _mm512_loadu_si512((const void *)(p + u * 64));
+                    const __m512i lo = _mm512_and_si512(c, m15), hi = _mm512_and_si512(_mm512_srli_epi16(c, 4), m15);
+                    for (int n = 0; n < NT; n++) {
+                        L[n] = _mm512_add_epi16(L[n], _mm512_maddubs_epi16(wu, _mm512_shuffle_epi8(T[n], lo)));
+                        H[n] = _mm512_add_epi16(H[n], _mm512_maddubs_epi16(wu, _mm512_shuffle_epi8(T[n], hi)));
+                    }
                 }
             }
-        }
-        __m256 d[4], m[4];
-        for (int i = 0; i < 4; i++) {
-            if (HAS_MIN) {
-                const fp16_t *dm = (const fp16_t *)grp;
-                d[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dm + 8 * i)));
-                m[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dm + LUT_TILE_ROWS + 8 * i)));
-            } else {
-                d[i] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(grp + 8 * i))));
-            }
-        }
-        for (int n = 0; n < NT; n++) {
-            // row blocks 0..3 = rows 0-7, 8-15, 16-23, 24-31
-            const __m256i parts[4] = {_mm512_castsi512_si256(L[n]), _mm512_castsi512_si256(H[n]),
-                                      _mm512_extracti64x4_epi64(L[n], 1), _mm512_extracti64x4_epi64(H[n], 1)};
-            const __m256 ts = _mm256_set1_ps(acts[n].tscale[g]), cx = _mm256_set1_ps(c2 * acts[n].xsum[g]);
+            __m256 d[4], m[4];
             for (int i = 0; i < 4; i++) {
-                const __m128i a16 = _mm_add_epi16(_mm256_castsi256_si128(parts[i]), _mm256_extracti128_si256(parts[i], 1));
-                const __m256 acc = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(a16));
-                P[n][i] = _mm256_fmadd_ps(d[i], _mm256_fmadd_ps(ts, acc, cx), P[n][i]);
-                if (HAS_MIN) Q[n][i] = _mm256_fmadd_ps(m[i], _mm256_set1_ps(acts[n].xsum[g]), Q[n][i]);
+                if (HAS_MIN) {
+                    const fp16_t *dm = (const fp16_t *)(grp + (size_t)s * 4 * LUT_TILE_ROWS);
+                    d[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dm + 8 * i)));
+                    m[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dm + LUT_TILE_ROWS + 8 * i)));
+                } else {
+                    d[i] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(grp + 8 * i))));
+                }
+            }
+            for (int n = 0; n < NT; n++) {
+                // row blocks 0..3 = rows 0-7, 8-15, 16-23, 24-31
+                const __m256i parts[4] = {_mm512_castsi512_si256(L[n]), _mm512_castsi512_si256(H[n]),
+                                          _mm512_extracti64x4_epi64(L[n], 1), _mm512_extracti64x4_epi64(H[n], 1)};
+                const float X = SETS == 2 ? acts[n].xsum[2 * g + s] : lut_xsum64(acts[n].xsum, g);
+                const __m256 ts = _mm256_set1_ps(acts[n].tscale[g]), cx = _mm256_set1_ps(c2 * X);
+                for (int i = 0; i < 4; i++) {
+                    const __m128i a16 = _mm_add_epi16(_mm256_castsi256_si128(parts[i]), _mm256_extracti128_si256(parts[i], 1));
+                    const __m256 acc = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(a16));
+                    P[n][i] = _mm256_fmadd_ps(d[i], _mm256_fmadd_ps(ts, acc, cx), P[n][i]);
+                    if (HAS_MIN) Q[n][i] = _mm256_fmadd_ps(m[i], _mm256_set1_ps(X), Q[n][i]);
+                }
             }
         }
     }

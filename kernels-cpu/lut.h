@@ -13,8 +13,9 @@
 // Aggregation: a row's codes of planes 2u and 2u+1 sit in adjacent bytes, so one maddubs with the
 // byte weights (2^2u, 2^(2u+1)) turns two lookups into the row's int16 partial sum (an odd last
 // plane uses the weights (2^b, 0) and (0, 2^b)). |sum| <= 16 quads * 15 * 127 fits in int16.
-// Per row and group: y += d * (tscale/2 * ACC + c * X) + m * X, where ACC = sum_b 2^b sum T, X the
-// activation sum, c = (2^B - 1)/2 for tlB and 1/2 for tlt (whose m = -d).
+// Per row and scale set: y += d * (tscale/2 * ACC + c * X) + m * X, where ACC = sum_b 2^b sum T
+// over the set's columns, X their activation sum, c = (2^B - 1)/2 for tlB and 1/2 for tlt (whose
+// m = -d). Activation sums are kept per 32 columns (tl4's scale sets); a 64-column set adds two.
 #pragma once
 
 #include "ggml/blocks.h"
@@ -26,14 +27,17 @@
 
 namespace tern {
 
-inline int lut_bits(type t) { return t == type::tlt ? 2 : (int)t - (int)type::tl1 + 1; }
+inline int lut_bits(type t) { return t == type::tlt ? 2 : t == type::tl4 ? 4 : (int)t - (int)type::tl1 + 1; }
 
 // Scratch for one prepared activation row of K columns: tables (16 bytes per quad, K * 4 bytes),
-// then per group the table scale and activation sum (floats). Rounded up to 64 bytes.
+// then the table scale per 64-column group and the activation sum per 32 columns (floats).
+// Rounded up to 64 bytes.
 constexpr int LUT_TABLE_BYTES = 16;
 inline size_t lut_act_bytes(int64_t K) {
-    return ((size_t)K * 4 + (size_t)(K / LUT_GROUP) * 2 * sizeof(float) + 63) / 64 * 64;
+    return ((size_t)K * 4 + (size_t)(K / LUT_GROUP + K / LUT_XSUM_COLS) * sizeof(float) + 63) / 64 * 64;
 }
+// Activation sum of columns [64g, 64g + 64) from the per-32 sums.
+inline float lut_xsum64(const float *xsum, int64_t g) { return xsum[2 * g] + xsum[2 * g + 1]; }
 // Where row m's prepared activation lives in a scratch of lut_act_bytes(K)-sized slots.
 struct lut_act_slot {
     int8_t *tables;

@@ -35,7 +35,7 @@ const recipe_row k_recipes[] = {
     {"Q6_K", type::q6_k, 0, 18},    {"TQ1_0", type::tq1_0, 'S', 36}, {"TQ2_0", type::tq2_0, 'S', 37},
     // tern's LUT types (not llama.cpp file types: numbered like their type ids)
     {"TL1", type::tl1, 'S', 128},   {"TL2", type::tl2, 'S', 129},   {"TL3", type::tl3, 'S', 130},
-    {"TL4", type::tl4, 'S', 131},   {"TLT", type::tlt, 'S', 132},
+    {"TL4", type::tl4, 'S', 133},   {"TLT", type::tlt, 'S', 132},
 };
 
 
@@ -134,8 +134,7 @@ status quantize_model(const std::string &in, const std::string &out, const quant
 
     std::vector<type> targets;
     for (const auto &t : src->tensors) {
-        const type_traits *tr = type_get(t.ttype);
-        TERN_CHECK_OR_RETURN(tr && tr->to_float, code::unsupported, "tensor '%s' has type %s, which tern cannot read",
+        TERN_CHECK_OR_RETURN(type_can_dequantize(t.ttype), code::unsupported, "tensor '%s' has type %s, which tern cannot read",
                              t.name.c_str(), type_name(t.ttype));
         type to = quant_choose_type(r, t.name, t.ne, t.n_dims, layer_of(t.name), (int)n_layer, tied);
         if (to == type::f32 && t.ttype != type::f32 && t.n_dims >= 2) to = t.ttype; // keep what we would not touch

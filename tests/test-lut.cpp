@@ -62,7 +62,7 @@ TEST_SUITE("lut") {
 
 TEST_CASE("LUT types: sizes and the documented code layout (quad pairs, paired planes, nibbles)") {
     CHECK(row_size(type::tl2, 128) == 2 * (4 + 16));
-    CHECK(row_size(type::tl4, 64) == 4 + 32);
+    CHECK(row_size(type::tl4, 64) == 2 * 4 + 32); // two scale sets per 64 columns
     CHECK(row_size(type::tlt, 192) == 3 * (1 + 16) + 4);
     CHECK(type_get(type::tl1)->tile_rows == 32);
     const int64_t K = 64;
@@ -136,11 +136,30 @@ TEST_CASE("LUT types: round-trip error falls with the bit count; tlt is exact on
     }
 }
 
+TEST_CASE("Q4_0 and Q4_1 weights convert to tl4 without loss (one scale set per 32 columns)") {
+    const int64_t K = 192, N = 64;
+    for (type src : {type::q4_1, type::q4_0}) {
+        // rows with a different scale per row and a few large outliers, like real weights
+        auto w = gaussian(K * N, 41);
+        for (int64_t r = 0; r < N; r++)
+            for (int64_t i = 0; i < K; i++) w[r * K + i] *= 0.01f * (1 + r % 7) * (i % 37 == 5 ? 6.0f : 1.0f);
+        std::vector<uint8_t> q(row_size(src, K) * N);
+        rows_from_float(src, w.data(), q.data(), K, 0, N);
+        std::vector<float> wq(K * N);
+        rows_to_float(src, q.data(), K, 0, N, wq.data());
+        const auto back = dequantize(type::tl4, quantize(type::tl4, wq, K, N), K, N);
+        int off = 0;
+        for (size_t i = 0; i < wq.size(); i++)
+            off += back[i] != wq[i]; // bit for bit: the same fp16 steps and offsets, the same codes
+        CHECK_MESSAGE(off == 0, std::string(type_name(src)), ": ", off, " of ", wq.size(), " weights changed");
+    }
+}
+
 TEST_CASE("lut_prep: every ISA builds the reference tables bit for bit") {
     for (int64_t K : {64, 128, 576, 3200}) {
         const auto x = gaussian(K, (uint32_t)K);
         std::vector<int8_t> t0(K * 4), t1(K * 4);
-        std::vector<float> s0(K / 64), s1(K / 64), x0(K / 64), x1(K / 64);
+        std::vector<float> s0(K / 64), s1(K / 64), x0(K / 32), x1(K / 32);
         lut_prep_generic(K, x.data(), t0.data(), s0.data(), x0.data());
         // table entries against their definition: sum_i (bit i of c ? x_i : -x_i), scaled to int8
         for (int64_t q = 0; q < K / 4; q++)
@@ -154,7 +173,12 @@ TEST_CASE("lut_prep: every ISA builds the reference tables bit for bit") {
             k->lut_prep(K, x.data(), t1.data(), s1.data(), x1.data());
             CHECK(t0 == t1);
             CHECK(s0 == s1);
-            for (int64_t g = 0; g < K / 64; g++) CHECK(x1[g] == doctest::Approx(x0[g]).epsilon(1e-5));
+            for (int64_t h = 0; h < K / 32; h++) {
+                float want = 0; // the sums per 32 columns
+                for (int i = 0; i < 32; i++) want += x[h * 32 + i];
+                CHECK(x1[h] == doctest::Approx(want).epsilon(1e-5));
+                CHECK(x1[h] == doctest::Approx(x0[h]).epsilon(1e-5));
+            }
         }
     }
 }
@@ -167,7 +191,7 @@ TEST_CASE("lut_gemv: the reference is within the int8 tables' rounding of the fl
             const auto q = quantize(t, w, K, N);
             const auto wd = dequantize(t, q, K, N);
             std::vector<int8_t> tab(K * 4);
-            std::vector<float> ts(K / 64), xs(K / 64), y(32);
+            std::vector<float> ts(K / 64), xs(K / 32), y(32);
             lut_prep_generic(K, x.data(), tab.data(), ts.data(), xs.data());
             lut_gemv_generic(t, K, q.data(), tab.data(), ts.data(), xs.data(), y.data());
             const int bits = lut_bits(t);
@@ -198,7 +222,7 @@ TEST_CASE("lut_gemv: every ISA matches the scalar reference") {
             const auto q = quantize(t, w, K, N);
             const auto wd = dequantize(t, q, K, N);
             std::vector<int8_t> tab(K * 4);
-            std::vector<float> ts(K / 64), xs(K / 64), y0(32), y1(32);
+            std::vector<float> ts(K / 64), xs(K / 32), y0(32), y1(32);
             lut_prep_generic(K, x.data(), tab.data(), ts.data(), xs.data());
             for (int tile = 0; tile < 2; tile++) {
                 std::vector<double> mag(32, 0.0);
@@ -214,7 +238,7 @@ TEST_CASE("lut_gemv: every ISA matches the scalar reference") {
                     if (k->lut_gemv2) { // the two-token kernel: this row twice, once next to a zero row
                         std::vector<float> z(K, 0.0f), ya(32), yb(32);
                         std::vector<int8_t> tz(K * 4);
-                        std::vector<float> tsz(K / 64), xsz(K / 64);
+                        std::vector<float> tsz(K / 64), xsz(K / 32);
                         lut_prep_generic(K, z.data(), tz.data(), tsz.data(), xsz.data());
                         const lut_act acts[2] = {{tab.data(), ts.data(), xs.data()}, {tz.data(), tsz.data(), xsz.data()}};
                         k->lut_gemv2(t, K, tp, acts, ya.data(), yb.data());
@@ -257,7 +281,7 @@ TEST_CASE("mul_mat with LUT weights: GEMV and batches on 1-3 threads (the GEMM p
                     const bool gemm = cpu_mul_mat_uses_gemm(k, t, M);
                     for (int64_t m = 0; m < M; m++) {
                         std::vector<int8_t> tab(K * 4);
-                        std::vector<float> ts(K / 64), xs(K / 64), yr(32);
+                        std::vector<float> ts(K / 64), xs(K / 32), yr(32);
                         lut_prep_generic(K, xf.data() + m * K, tab.data(), ts.data(), xs.data());
                         for (int64_t r0 = 0; r0 < N; r0 += 32) {
                             lut_gemv_generic(t, K, wq.data() + r0 * row_size(t, K), tab.data(), ts.data(), xs.data(), yr.data());
