@@ -184,6 +184,11 @@ TEST_CASE("absurd tensor dims, offsets and types are rejected") {
         status st = gguf_file::parse(b.data(), b.size(), &f);
         CHECK(st.err() == code::unsupported);
         CHECK(st.message().find("unknown type") != std::string::npos);
+        t = 131; // the retired first tl4 layout: named, with what to do
+        std::memcpy(b.data() + type_off, &t, 4);
+        st = gguf_file::parse(b.data(), b.size(), &f);
+        CHECK(st.err() == code::unsupported);
+        CHECK_MESSAGE(st.message().find("TL4") != std::string::npos, st.message());
         uint64_t off = 1ull << 50;
         t = 0;
         std::memcpy(b.data() + type_off, &t, 4);
