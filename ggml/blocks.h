@@ -181,5 +181,7 @@ constexpr int lut_scale_sets(int bits, bool has_min) { return has_min && bits ==
 // Bytes per row per group: scale(s) and the codes (has_min: tlB's fp16 d and m, else tlt's u8 s).
 constexpr size_t lut_scale_bytes(int bits, bool has_min) { return has_min ? 4 * (size_t)lut_scale_sets(bits, has_min) : 1; }
 constexpr size_t lut_block_bytes(int bits, bool has_min) { return lut_scale_bytes(bits, has_min) + (size_t)bits * LUT_GROUP / 8; }
+// tlB: byte offset of scale set s's fp16 d[32] (then m[32]) within a group.
+constexpr size_t lut_set_offset(int s) { return (size_t)s * 4 * LUT_TILE_ROWS; }
 
 } // namespace tern

@@ -24,8 +24,8 @@ struct lut_shape {
     size_t planes_offset() const { return (size_t)kR * lut_scale_bytes(bits, has_min); }
     int sets() const { return lut_scale_sets(bits, has_min); }
     // tlB: the fp16 d[32], m[32] of scale set s in a group
-    static fp16_t *dm(uint8_t *grp, int s) { return (fp16_t *)(grp + (size_t)s * 4 * kR); }
-    static const fp16_t *dm(const uint8_t *grp, int s) { return (const fp16_t *)(grp + (size_t)s * 4 * kR); }
+    static fp16_t *dm(uint8_t *grp, int s) { return (fp16_t *)(grp + lut_set_offset(s)); }
+    static const fp16_t *dm(const uint8_t *grp, int s) { return (const fp16_t *)(grp + lut_set_offset(s)); }
 };
 
 // Where the code of (row r, quad qd, plane b) lives in a group's code area: byte offset, and

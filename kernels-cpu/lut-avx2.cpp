@@ -122,14 +122,14 @@ void gemv_tile(int64_t K, const uint8_t *tile, const lut_act *acts, float *const
             for (int i = 0; i < 4; i++) {
                 __m256 d, m;
                 if (HAS_MIN) {
-                    const fp16_t *dm = (const fp16_t *)(grp + (size_t)s * 4 * LUT_TILE_ROWS);
+                    const fp16_t *dm = (const fp16_t *)(grp + lut_set_offset(s));
                     d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dm + 8 * i)));
                     m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dm + LUT_TILE_ROWS + 8 * i)));
                 } else {
                     d = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(grp + 8 * i))));
                 }
                 for (int n = 0; n < NT; n++) {
-                    const float X = SETS == 2 ? acts[n].xsum[2 * g + s] : lut_xsum64(acts[n].xsum, g);
+                    const float X = lut_set_xsum(acts[n].xsum, g, s, SETS);
                     const __m128i a16 = _mm_add_epi16(_mm256_castsi256_si128(A[n][i]), _mm256_extracti128_si256(A[n][i], 1));
                     const __m256 acc = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(a16));
                     const __m256 ts = _mm256_set1_ps(acts[n].tscale[g]), cx = _mm256_set1_ps(c2 * X);

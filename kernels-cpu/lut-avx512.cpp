@@ -40,7 +40,7 @@ void gemv_tile(int64_t K, const uint8_t *tile, const lut_act *acts, float *const
         for (int s = 0; s < SETS; s++)
             for (int j = 0; j < 2; j++) {
                 if (HAS_MIN) {
-                    const fp16_t *dm = (const fp16_t *)(grp + (size_t)s * 4 * LUT_TILE_ROWS);
+                    const fp16_t *dm = (const fp16_t *)(grp + lut_set_offset(s));
                     D[s][j] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(dm + 16 * j)));
                     M[s][j] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(dm + LUT_TILE_ROWS + 16 * j)));
                 } else {
@@ -79,7 +79,7 @@ void gemv_tile(int64_t K, const uint8_t *tile, const lut_act *acts, float *const
             for (int n = 0; n < NT; n++) {
                 const __m512i a16 = _mm512_add_epi16(_mm512_permutex2var_epi64(LS[n][s], even, HS[n][s]),
                                                      _mm512_permutex2var_epi64(LS[n][s], odd, HS[n][s]));
-                const float X = SETS == 2 ? acts[n].xsum[2 * g + s] : lut_xsum64(acts[n].xsum, g);
+                const float X = lut_set_xsum(acts[n].xsum, g, s, SETS);
                 const __m512 ts = _mm512_set1_ps(acts[n].tscale[g]), cx = _mm512_set1_ps(c2 * X);
                 for (int j = 0; j < 2; j++) {
                     const __m256i h = j ? _mm512_extracti64x4_epi64(a16, 1) : _mm512_castsi512_si256(a16);

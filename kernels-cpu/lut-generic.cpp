@@ -61,9 +61,9 @@ void lut_gemv_generic(type t, int64_t K, const uint8_t *tile, const int8_t *tabl
                         const uint8_t code = hi ? byte >> 4 : byte & 15;
                         acc += tables[(g * (LUT_GROUP / 4) + qd) * LUT_TABLE_BYTES + code] * (1 << b);
                     }
-                const float X = sets == 2 ? xsum[2 * g + s] : lut_xsum64(xsum, g);
+                const float X = lut_set_xsum(xsum, g, s, sets);
                 if (has_min) {
-                    const fp16_t *dm = (const fp16_t *)(grp + (size_t)s * 4 * LUT_TILE_ROWS);
+                    const fp16_t *dm = (const fp16_t *)(grp + lut_set_offset(s));
                     P += fp16_to_fp32(dm[r]) * (tscale[g] * (float)acc + c2 * X);
                     Q += fp16_to_fp32(dm[LUT_TILE_ROWS + r]) * X;
                 } else {

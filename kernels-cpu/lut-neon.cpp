@@ -61,9 +61,9 @@ void gemv_tile(int64_t K, const uint8_t *tile, const int8_t *tables, const float
                     }
                 }
             }
-            const float X = SETS == 2 ? xsum[2 * g + s] : lut_xsum64(xsum, g);
+            const float X = lut_set_xsum(xsum, g, s, SETS);
             const float32x4_t ts = vdupq_n_f32(tscale[g]), cx = vdupq_n_f32(c2 * X), xs = vdupq_n_f32(X);
-            const fp16_t *dm = (const fp16_t *)(grp + (size_t)s * 4 * LUT_TILE_ROWS);
+            const fp16_t *dm = (const fp16_t *)(grp + lut_set_offset(s));
             for (int i = 0; i < 4; i++) {
                 int16x8_t a = A0[i];
                 if (NP > 1) a = vaddq_s16(a, vshlq_n_s16(A1[i], 2));

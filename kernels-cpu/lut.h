@@ -38,6 +38,10 @@ inline size_t lut_act_bytes(int64_t K) {
 }
 // Activation sum of columns [64g, 64g + 64) from the per-32 sums.
 inline float lut_xsum64(const float *xsum, int64_t g) { return xsum[2 * g] + xsum[2 * g + 1]; }
+// Activation sum of scale set s of group g, for a type with `sets` sets per group.
+inline float lut_set_xsum(const float *xsum, int64_t g, int s, int sets) {
+    return sets == 2 ? xsum[2 * g + s] : lut_xsum64(xsum, g);
+}
 // Where row m's prepared activation lives in a scratch of lut_act_bytes(K)-sized slots.
 struct lut_act_slot {
     int8_t *tables;

@@ -53,8 +53,8 @@ using gemv_prep_fn = void (*)(int64_t n, const float *x, void *xp, int ith, int 
 inline size_t GEMV_ACT_BYTES(int64_t n) { return (size_t)(n / 128 + 1) * 256; }
 
 // LUT GEMV (tern's tl1..tl4/tlt weights, blocks.h). lut_prep turns one f32 activation row into
-// int8 tables (16 entries per quad of 4 activations), a table scale and an activation sum per
-// 64-column group (see lut.h). lut_gemv multiplies one 32-row tile by
+// int8 tables (16 entries per quad of 4 activations), a table scale per 64-column group and an
+// activation sum per 32 columns (see lut.h). lut_gemv multiplies one 32-row tile by
 // one prepared activation row: y[r] for r < 32.
 using lut_prep_fn = void (*)(int64_t K, const float *x, int8_t *tables, float *tscale, float *xsum);
 using lut_gemv_fn = void (*)(type t, int64_t K, const uint8_t *tile, const int8_t *tables, const float *tscale,
