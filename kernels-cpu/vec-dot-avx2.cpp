@@ -6,6 +6,7 @@
 #if defined(__x86_64__) && defined(TERN_HAVE_AVX2)
 #include "simd-avx2.h"
 
+#include <algorithm>
 #include <type_traits>
 
 namespace tern {
@@ -42,6 +43,35 @@ float dot_f16(int64_t n, const void *w, const void *x) {
         acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))), _mm256_loadu_ps(b + i), acc0);
     float s = hsum256(_mm256_add_ps(acc0, acc1));
     for (; i < n; i++) s += fp16_to_fp32(a[i]) * b[i];
+    return s;
+}
+
+// Decode with f16 weights: activations rounded to f16 once per matmul (gemv_act_type, vec-dot.h),
+// which halves their share of L1 on long rows (see vec-dot-avx512.cpp).
+void gemv_prep_f16(int64_t n, const float *x, void *xp, int ith, int nth) {
+    fp16_t *h = (fp16_t *)xp;
+    const int64_t nv = (n + 7) / 8, per = (nv + nth - 1) / nth;
+    for (int64_t v = per * ith; v < std::min(nv, per * (ith + 1)); v++) {
+        const int64_t i = 8 * v;
+        if (n - i >= 8)
+            _mm_storeu_si128((__m128i *)(h + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+        else
+            for (int64_t j = i; j < n; j++) h[j] = fp32_to_fp16(x[j]);
+    }
+}
+
+float gemv_dot_f16(int64_t n, const void *w, const void *xp) {
+    const fp16_t *a = (const fp16_t *)w, *b = (const fp16_t *)xp;
+    auto ld = [](const fp16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); };
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(ld(a + i), ld(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(ld(a + i + 8), ld(b + i + 8), acc1);
+    }
+    for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(ld(a + i), ld(b + i), acc0);
+    float s = hsum256(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) s += fp16_to_fp32(a[i]) * fp16_to_fp32(b[i]);
     return s;
 }
 
@@ -210,6 +240,8 @@ isa_kernels make() {
     isa_kernels t = kernels_make("avx2", {dot_f32, dot_f16, dot_bf16, dot_q8_0, dot_q4_0, dot_q4_1, axpy_f32, axpy_f16,
                                           dot2x2_sym<false>, dot2x2_sym<true>, dot2x2_q4_1});
     kernels_add_avx2_k(&t);
+    t.gemv_prep[(int)type::f16] = gemv_prep_f16;
+    t.gemv_dot[(int)type::f16] = gemv_dot_f16;
     kernels_add_lut_avx2(&t);
     kernels_add_attn_avx2(&t);
     t.gemm_panel = gemm_panel_avx2_get();

@@ -227,6 +227,39 @@ float gemv_dot_q4_0(int64_t n, const void *w, const void *xp) {
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
+// Decode GEMV for f16 weights with the activations rounded to f16 once per matmul, as ggml's
+// vec_dot_type for F16 does. With f32 activations a K = 8192 row (16 KiB of weights, 32 KiB of
+// activations) reuses each activation line only after 48 KiB of traffic, a whole Zen 5 L1D, so
+// the FFN down projection ran at 13 GB/s on one core against 22 at K = 2048; f16 activations
+// halve that footprint.
+void gemv_prep_f16(int64_t n, const float *x, void *xp, int ith, int nth) {
+    fp16_t *h = (fp16_t *)xp;
+    const int64_t nv = (n + 15) / 16, per = (nv + nth - 1) / nth;
+    for (int64_t v = per * ith; v < std::min(nv, per * (ith + 1)); v++) {
+        const int64_t i = 16 * v;
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m256i r = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm256_mask_storeu_epi16(h + i, m, r);
+    }
+}
+
+float gemv_dot_f16(int64_t n, const void *w, const void *xp) {
+    const fp16_t *a = (const fp16_t *)w, *b = (const fp16_t *)xp;
+    auto ld = [](const fp16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); };
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 = _mm512_fmadd_ps(ld(a + i), ld(b + i), acc0);
+        acc1 = _mm512_fmadd_ps(ld(a + i + 16), ld(b + i + 16), acc1);
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        acc0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, a + i)),
+                               _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, b + i)), acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
 float dot_q4_1(int64_t n, const void *w, const void *x) {
     const block_q4_1 *a = (const block_q4_1 *)w;
     const block_q8_1 *b = (const block_q8_1 *)x;
@@ -283,6 +316,8 @@ isa_kernels make() {
     t.gemm_i8_max_code = 255;
     t.gemv_prep[(int)type::q4_0] = gemv_prep_q4_0;
     t.gemv_dot[(int)type::q4_0] = gemv_dot_q4_0;
+    t.gemv_prep[(int)type::f16] = gemv_prep_f16;
+    t.gemv_dot[(int)type::f16] = gemv_dot_f16;
     kernels_add_lut_avx512(&t);
     kernels_add_attn_avx512(&t);
     return t;

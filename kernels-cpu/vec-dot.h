@@ -47,10 +47,13 @@ using gemm_i8_fn = void (*)(int64_t K, int sb, const uint8_t *panel, const i8_ac
 
 // Decode with the activation row in a kernel's own layout (one row: M = 1, not batch-invariant
 // mode): gemv_prep[t](n, x, xp, ith, nth) quantizes the f32 row x into at most GEMV_ACT_BYTES(n)
-// bytes at xp, with the same rounding as type_get(t)->vec_dot_type (thread ith of nth does its
-// share; all of it when nth = 1); gemv_dot[t](n, w, xp) is then dot[t].
+// bytes at xp, with the same rounding as gemv_act_type(t) (thread ith of nth does its share; all
+// of it when nth = 1); gemv_dot[t](n, w, xp) is then dot[t] of x so rounded.
 using gemv_prep_fn = void (*)(int64_t n, const float *x, void *xp, int ith, int nth);
 inline size_t GEMV_ACT_BYTES(int64_t n) { return (size_t)(n / 128 + 1) * 256; }
+// The rounding gemv_prep applies: vec_dot_type, except f16 weights, whose decode activations are
+// rounded to f16 (as ggml's vec_dot_type for F16): half the L1 footprint of f32 on long rows.
+inline type gemv_act_type(type t) { return t == type::f16 ? type::f16 : type_get(t)->vec_dot_type; }
 
 // LUT GEMV (tern's tl1..tl4/tlt weights, blocks.h). lut_prep turns one f32 activation row into
 // int8 tables (16 entries per quad of 4 activations), a table scale per 64-column group and an

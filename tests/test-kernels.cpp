@@ -86,8 +86,20 @@ TEST_CASE("dot kernels match the scalar reference") {
                         // in three thread shares, as the matmul runs it
                         for (int ith = 0; ith < 3; ith++) k->gemv_prep[(int)t](n, x.data(), xp.data(), ith, 3);
                         const float g = k->gemv_dot[(int)t](n, wq.data(), xp.data());
-                        CHECK_MESSAGE(std::fabs(g - ref) <= 1e-5 * mag + 1e-6, k->isa, " gemv ", type_name(t), " n=", n,
-                                      " got ", g, " ref ", ref);
+                        // The reference with x rounded as gemv_prep rounds it (f16 for f16 weights).
+                        float gref = ref;
+                        if (gemv_act_type(t) != vdt) {
+                            const type at = gemv_act_type(t);
+                            std::vector<uint8_t> xa(row_size(at, n)), xv(row_size(vdt, n));
+                            std::vector<float> xr(n);
+                            type_get(at)->from_float(x.data(), xa.data(), n);
+                            type_get(at)->to_float(xa.data(), xr.data(), n);
+                            type_get(vdt)->from_float(xr.data(), xv.data(), n);
+                            gref = kernels_generic()->dot[(int)t](n, wq.data(), xv.data());
+                            CHECK_MESSAGE(std::fabs(gref - ref) > 0.0f, "rounding to ", type_name(at), " changed nothing");
+                        }
+                        CHECK_MESSAGE(std::fabs(g - gref) <= 1e-5 * mag + 1e-6, k->isa, " gemv ", type_name(t), " n=", n,
+                                      " got ", g, " ref ", gref);
                         gemv_checked++;
                     }
                 }
@@ -190,6 +202,14 @@ TEST_CASE("mul_mat op: every type, ISA and thread count against a double referen
                 type_get(vdt)->from_float(xf.data() + m * K, xq.data(), K);
                 type_get(vdt)->to_float(xq.data(), xd.data() + m * K, K);
             }
+            // Decode (M = 1) through an ISA's gemv_prep rounds them as gemv_act_type says.
+            const type gat = gemv_act_type(t);
+            std::vector<float> xg(K * M);
+            for (int64_t m = 0; m < M; m++) {
+                std::vector<uint8_t> xq(row_size(gat, K));
+                type_get(gat)->from_float(xf.data() + m * K, xq.data(), K);
+                type_get(gat)->to_float(xq.data(), xg.data() + m * K, K);
+            }
             // The int8 GEMM's activations: the dot path's blocks taken apart (q, d and s per sub-block).
             std::vector<float> xi(K * M);
             if (const int sb = i8_subblock(t))
@@ -217,7 +237,11 @@ TEST_CASE("mul_mat op: every type, ISA and thread count against a double referen
                     // The f32 GEMM multiplies f32 activations; the dot path and the int8 GEMM quantized ones.
                     const mm_path path = cpu_mul_mat_path(k, t, M);
                     const bool gemm = path == mm_path::gemm_f32 || path == mm_path::gemm_i8;
-                    const float *xr = path == mm_path::gemm_f32 ? xf.data() : path == mm_path::gemm_i8 ? xi.data() : xd.data();
+                    const bool gemv = path == mm_path::dot && M == 1 && k->gemv_prep[(int)t];
+                    const float *xr = path == mm_path::gemm_f32 ? xf.data()
+                                      : path == mm_path::gemm_i8 ? xi.data()
+                                      : gemv                     ? xg.data()
+                                                                 : xd.data();
                     for (int64_t m = 0; m < M; m++)
                         for (int64_t r = 0; r < N; r++) {
                             double ref = 0, mag = 0;
