@@ -42,6 +42,10 @@ struct backend_iface {
     std::vector<std::string> (*devices)() = nullptr;
     void (*release)(const tensor *const *weights, size_t n) = nullptr;
     void (*release_kv)(const uint64_t *uids, size_t n) = nullptr;
+    // Optional: the layout this backend computes weight matrix w fastest in, when it is not w's
+    // own type (a runtime-only type, type-table.h, that rows_repack makes from w's); w->ttype for
+    // none. The loader repacks a resident weight that is only multiplied, never looked up.
+    type (*weight_layout)(const tensor *w) = nullptr;
 };
 
 void backend_register(const backend_iface *b);

@@ -33,6 +33,20 @@ struct block_q4_0 {
 };
 static_assert(sizeof(block_q4_0) == 18, "q4_0 layout");
 
+// q4_0x16: tern's in-memory layout of q4_0 weights for decode (never in a file; the CPU backend
+// repacks q4_0 matrices into it at load where its kernels gain, see weight_layout in backend.h).
+// Rows are tiled 16 at a time; per 32-column block a tile holds the 16 rows' fp16 scales, then
+// their 16 x 16 nibble bytes ordered so that one 64-byte vector j (0..3) holds, at byte 4r + e,
+// row r's element 4j+e in its low nibble and element 16+4j+e in its high nibble. A decode kernel
+// then computes 16 rows at once, each 4-byte lane one row, the activations broadcast, and the 16
+// scales come in one vector: no per-row shuffles. Bytes per row are q4_0's.
+constexpr int Q4X16_ROWS = 16;
+struct block_q4_0x16 {
+    uint16_t d[Q4X16_ROWS];
+    uint8_t qs[Q4X16_ROWS * QK4_0 / 2];
+};
+static_assert(sizeof(block_q4_0x16) == Q4X16_ROWS * sizeof(block_q4_0), "q4_0x16 layout");
+
 constexpr int QK4_1 = 32;
 struct block_q4_1 {
     uint16_t d;

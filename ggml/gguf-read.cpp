@@ -220,6 +220,9 @@ status gguf_parser::parse(gguf_file *f) {
                              "again (tern quantize IN OUT TL4)", ti.name.c_str());
         TERN_CHECK_OR_RETURN(tr != nullptr, code::unsupported, "GGUF tensor '%s': unknown type id %u",
                              ti.name.c_str(), t);
+        TERN_CHECK_OR_RETURN(!type_is_runtime_only((type)t), code::unsupported,
+                             "GGUF tensor '%s': type %s is an in-memory layout of tern, not a file format",
+                             ti.name.c_str(), tr->name);
         ti.ttype = (type)t;
         TERN_CHECK_OR_RETURN(ti.ne[0] % tr->block_size == 0, code::bad_format,
                              "GGUF tensor '%s': row length %lld is not a multiple of the %s block size %lld",

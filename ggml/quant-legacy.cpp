@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 #include <cstring>
 
 namespace tern {
@@ -85,6 +86,39 @@ void q4_0_to_float(const void *src, float *y, int64_t n) {
             y[j + QK4_0 / 2] = d * ((x[b].qs[j] >> 4) - 8);
         }
     }
+}
+
+// ---- q4_0x16: 16 q4_0 rows interleaved per block (blocks.h) ----------------------------------
+// Row r's nibble byte j (element j low, j+16 high) sits at qs[64*(j/4) + 4*r + j%4].
+void q4_0x16_pack(const void *rows, size_t row_bytes, int64_t K, void *tile) {
+    block_q4_0x16 *t = (block_q4_0x16 *)tile;
+    for (int64_t b = 0; b < K / QK4_0; b++)
+        for (int r = 0; r < Q4X16_ROWS; r++) {
+            const block_q4_0 &q = ((const block_q4_0 *)((const uint8_t *)rows + r * row_bytes))[b];
+            t[b].d[r] = q.d;
+            for (int j = 0; j < QK4_0 / 2; j++) t[b].qs[64 * (j / 4) + 4 * r + j % 4] = q.qs[j];
+        }
+}
+void q4_0x16_unpack_row(const void *tile, int64_t K, int r, void *row) {
+    const block_q4_0x16 *t = (const block_q4_0x16 *)tile;
+    block_q4_0 *q = (block_q4_0 *)row;
+    for (int64_t b = 0; b < K / QK4_0; b++) {
+        q[b].d = t[b].d[r];
+        for (int j = 0; j < QK4_0 / 2; j++) q[b].qs[j] = t[b].qs[64 * (j / 4) + 4 * r + j % 4];
+    }
+}
+void q4_0x16_tile_to_float(const void *tile, int64_t K, int r0, int n, float *dst) {
+    std::vector<block_q4_0> row((size_t)(K / QK4_0));
+    for (int i = 0; i < n; i++) {
+        q4_0x16_unpack_row(tile, K, r0 + i, row.data());
+        q4_0_to_float(row.data(), dst + (int64_t)i * K, K);
+    }
+}
+void q4_0x16_tile_from_float(const float *src, void *tile, int64_t K) {
+    const size_t rs = (size_t)(K / QK4_0) * sizeof(block_q4_0);
+    std::vector<uint8_t> rows(rs * Q4X16_ROWS);
+    q4_0_from_float(src, rows.data(), K * Q4X16_ROWS);
+    q4_0x16_pack(rows.data(), rs, K, tile);
 }
 
 // ---- Q4_1: asymmetric 4-bit (scale + minimum) ----------------------------------------------

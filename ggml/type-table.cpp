@@ -105,6 +105,11 @@ struct table {
         t.type_size = lut_block_bytes(2, false);
         t.row_extra = 4;
         set(type::tlt, t);
+        type_traits r = row("q4_0x16", QK4_0, sizeof(block_q4_0), true, nullptr, nullptr, type::q8_0);
+        r.tile_rows = Q4X16_ROWS;
+        r.tile_to_float = q4_0x16_tile_to_float;
+        r.tile_from_float = q4_0x16_tile_from_float;
+        set(type::q4_0x16, r);
     }
 };
 constexpr table k_table;
@@ -138,6 +143,28 @@ bool type_from_name(const char *name, type *out) {
 size_t row_size(type t, int64_t n) {
     const type_traits *r = type_get(t);
     return r ? (size_t)(n / r->block_size) * r->type_size + r->row_extra : 0;
+}
+
+bool rows_repack(type from, type to, const void *src, void *dst, int64_t K, int64_t n) {
+    if (from != type::q4_0 || to != type::q4_0x16 || K <= 0 || K % QK4_0 || n < 0 || n % Q4X16_ROWS) return false;
+    const size_t rs = row_size(from, K);
+    for (int64_t r = 0; r < n; r += Q4X16_ROWS)
+        q4_0x16_pack((const uint8_t *)src + r * rs, rs, K, (uint8_t *)dst + r * rs);
+    return true;
+}
+
+bool rows_repack_inplace(type from, type to, void *data, int64_t K, int64_t n) {
+    if (!rows_repack(from, to, nullptr, nullptr, K, 0)) return false; // the pair and K
+    const int rows = type_get(to)->tile_rows;
+    if (n < 0 || n % rows) return false;
+    const size_t bytes = row_size(from, K) * rows;
+    std::vector<uint8_t> tmp(bytes);
+    for (int64_t r = 0; r < n; r += rows) {
+        uint8_t *p = (uint8_t *)data + r / rows * bytes;
+        std::memcpy(tmp.data(), p, bytes);
+        rows_repack(from, to, tmp.data(), p, K, rows);
+    }
+    return true;
 }
 
 bool type_can_dequantize(type t) {

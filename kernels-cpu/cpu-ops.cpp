@@ -152,6 +152,33 @@ void mul_mat_lut(const op_ctx &c, tensor *dst) {
     }
 }
 
+// Row-tiled weights (q4_0x16) outside the GEMM: each activation column prepared once (gemv_prep;
+// a decode column shared by q/k/v or gate/up only once), then 16-row tiles handed out in chunks
+// and each tile multiplied with every column while it is in L1.
+void mul_mat_tiled(const op_ctx &c, tensor *dst) {
+    const tensor *w = dst->src[0], *x = dst->src[1];
+    const int64_t K = w->ne[0], N = w->ne[1], M = tensor_nrows(x);
+    const gemv_prep_fn prep = c.k->gemv_prep[(int)w->ttype];
+    const tile_gemv_fn gemv = c.k->tile_gemv[(int)w->ttype];
+    const size_t ab = GEMV_ACT_BYTES(K);
+    const bool shared = M == 1 && !c.invariant && c.gemv;
+    if (!shared || c.gemv->x != x || c.gemv->prep != prep) { // every thread sees the same value here
+        for (int64_t m = 0; m < M; m++) prep(K, row_f32(x, m), c.work + m * ab, c.ith, c.nth);
+        barrier(c);
+        if (c.gemv && c.ith == 0) *c.gemv = shared ? gemv_cache{x, prep} : gemv_cache{};
+    }
+    const int rows = type_get(w->ttype)->tile_rows;
+    const int64_t n_tiles = N / rows;
+    const size_t tile_bytes = (size_t)rows * w->nb[1];
+    const int64_t per = matmul_chunk_rows(n_tiles, M, c.nth, tile_bytes, 1);
+    const int64_t n_chunks = (n_tiles + per - 1) / per;
+    const uint8_t *wd = (const uint8_t *)w->data;
+    float *y = (float *)dst->data;
+    for (int64_t ch = c.ith; ch < n_chunks; ch = c.nth + c.next_chunk->fetch_add(1, std::memory_order_relaxed))
+        for (int64_t t = ch * per; t < std::min(n_tiles, (ch + 1) * per); t++)
+            for (int64_t m = 0; m < M; m++) gemv(K, wd + t * tile_bytes, c.work + m * ab, y + m * N + t * rows);
+}
+
 // y[N, M] = W[K, N] . x[K, M]: activations converted once to W's vec_dot_type, then
 // row-chunks of W are spread over threads and each chunk is swept across all M columns
 // (the chunk stays in cache while the activations stream).
@@ -159,13 +186,16 @@ void op_mul_mat(const op_ctx &c, tensor *dst) {
     const tensor *w = dst->src[0], *x = dst->src[1];
     const int64_t K = w->ne[0], N = w->ne[1], M = tensor_nrows(x);
     // Decode kernel with its own activation layout (one row, not batch-invariant mode).
+    const bool tiled = c.k->tile_gemv[(int)w->ttype] != nullptr;
     const gemv_prep_fn prep = M == 1 && !c.invariant ? c.k->gemv_prep[(int)w->ttype] : nullptr;
-    if (!prep && c.gemv && c.ith == 0) *c.gemv = {}; // every other path writes the work area its own way
+    if (!prep && !tiled && c.gemv && c.ith == 0) *c.gemv = {}; // every other path writes the work area its own way
     if (!c.invariant) {
         const mm_path path = cpu_mul_mat_path(c.k, w->ttype, M);
+        if ((path == mm_path::gemm_f32 || path == mm_path::gemm_i8) && c.gemv && c.ith == 0) *c.gemv = {};
         if (path == mm_path::gemm_f32) return mul_mat_gemm(c, dst);
         if (path == mm_path::gemm_i8) return mul_mat_gemm_i8(c, dst);
     }
+    if (tiled) return mul_mat_tiled(c, dst);
     if (type_is_lut(w->ttype)) return mul_mat_lut(c, dst);
     const type_traits *wt = type_get(w->ttype);
     const type vdt = wt->vec_dot_type;
@@ -372,7 +402,10 @@ size_t cpu_op_work_size(const tensor *node, int n_threads) {
             const i8_work l = i8_work_layout(K, M, sb);
             i8 = l.thread0 + l.per_thread * (size_t)n_threads;
         }
-        const size_t gemv = M == 1 ? GEMV_ACT_BYTES(K) : 0;
+        // Decode kernels' own layout; row-tiled weights prepare every column so.
+        const size_t gemv = M == 1 || type_get(node->src[0]->ttype)->tile_rows && !type_is_lut(node->src[0]->ttype)
+                                ? GEMV_ACT_BYTES(K) * (size_t)M
+                                : 0;
         return std::max({dot, gemm, i8, gemv});
     }
     case op::attention: return cpu_attention_work_size(node, n_threads);
@@ -386,7 +419,8 @@ bool cpu_supports_op(const tensor *node) {
     switch (node->kind) {
     case op::get_rows: return type_can_dequantize(node->src[0]->ttype);
     case op::mul_mat:
-        return kernels_generic()->dot[(int)node->src[0]->ttype] != nullptr || type_is_lut(node->src[0]->ttype);
+        return kernels_generic()->dot[(int)node->src[0]->ttype] != nullptr || type_is_lut(node->src[0]->ttype) ||
+               kernels_generic()->tile_gemv[(int)node->src[0]->ttype] != nullptr;
     case op::kv_store:
     case op::attention: return cpu_attention_supported(node, kernels_generic());
     case op::ffn_select:

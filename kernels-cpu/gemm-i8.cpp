@@ -214,9 +214,29 @@ pack_fn packer(type t) {
     }
 }
 
+// q4_0x16 tiles (blocks.h) already hold the panel's byte order: vector j's low nibbles are panel
+// group j, its high nibbles group 4 + j.
+static_assert(Q4X16_ROWS == I8_PANEL_ROWS, "a q4_0x16 tile is one panel");
+void pack_tile_q4_0x16(const uint8_t *tile, int64_t K, uint8_t *panel, float *pa, float *pb) {
+    const block_q4_0x16 *t = (const block_q4_0x16 *)tile;
+    for (int64_t i = 0; i < K / QK4_0; i++) {
+        for (int r = 0; r < Q4X16_ROWS; r++) {
+            const float d = fp16_to_fp32(t[i].d[r]);
+            pa[16 * i + r] = d, pb[16 * i + r] = -8.0f * d;
+        }
+        for (int j = 0; j < 4; j++)
+            for (int k = 0; k < 64; k += 4) {
+                const uint32_t v = ld32(t[i].qs + 64 * j + k), lo = v & LO4, hi = (v >> 4) & LO4;
+                std::memcpy(panel + 64 * (8 * i + j) + k, &lo, 4);
+                std::memcpy(panel + 64 * (8 * i + 4 + j) + k, &hi, 4);
+            }
+    }
+}
+
 } // namespace
 
 int i8_subblock(type t) {
+    if (t == type::q4_0x16) return 32;
     if (!packer(t)) return 0;
     return t == type::q2_k || t == type::q3_k || t == type::q6_k ? 16 : 32;
 }
@@ -226,7 +246,7 @@ int i8_max_code(type t) {
     case type::q8_0: return 255;
     case type::q6_k: return 63;
     case type::q5_0: case type::q5_1: case type::q5_k: return 31;
-    case type::q4_0: case type::q4_1: case type::q4_k: return 15;
+    case type::q4_0: case type::q4_1: case type::q4_k: case type::q4_0x16: return 15;
     case type::q3_k: return 7;
     case type::q2_k: return 3;
     case type::tq1_0: case type::tq2_0: return 2;
@@ -238,6 +258,10 @@ size_t i8_panel_bytes(int64_t K, int sb) { return (size_t)K * I8_PANEL_ROWS + 2 
 
 void i8_pack_panel(type t, const uint8_t *rows, size_t row_bytes, int n_rows, int64_t K, uint8_t *panel) {
     const int sb = i8_subblock(t);
+    if (t == type::q4_0x16) { // a whole tile (n_rows is 16: tensors hold whole tiles)
+        float *pa = (float *)(panel + (size_t)K * I8_PANEL_ROWS);
+        return pack_tile_q4_0x16(rows, K, panel, pa, pa + (K / sb) * I8_PANEL_ROWS);
+    }
     const pack_fn pack = packer(t);
     const int64_t nsb = K / sb, bs = type_get(t)->block_size;
     float *pa = (float *)(panel + (size_t)K * I8_PANEL_ROWS), *pb = pa + nsb * I8_PANEL_ROWS;

@@ -260,6 +260,39 @@ float gemv_dot_f16(int64_t n, const void *w, const void *xp) {
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
+// q4_0x16 decode (blocks.h): one 16-row tile, each int32 lane one row. Per block, four 64-byte
+// vectors; the low nibbles (& 0x0F) meet the broadcast activations of elements 4j..4j+3, the high
+// ones (& 0xF0, so 16x their value: no shift) those of 16+4j..; the high sums are shifted back
+// once per block (exact: every term is a multiple of 16). Then the 16 rows' fp16 scales convert in
+// one instruction. Against gemv_dot_q4_0 (one row, 128 columns per step) this removes the nibble
+// shuffles and the per-row scale gather: ~18 instead of ~40 vector instructions per 512 weights.
+void tile_gemv_q4_0x16(int64_t K, const uint8_t *tile, const void *xp, float *y) {
+    const block_q4_0x16 *t = (const block_q4_0x16 *)tile;
+    const q4x16_act *a = (const q4x16_act *)xp;
+    const int64_t nb = K / QK4_0;
+    const __m512i lo = _mm512_set1_epi8(0x0F), hi = _mm512_set1_epi8((char)0xF0);
+    auto block = [&](const block_q4_0x16 &b, const q4x16_act &x, __m512 acc) {
+        const int32_t *xq = (const int32_t *)x.q;
+        __m512i sl = _mm512_set1_epi32(x.c), sh = _mm512_setzero_si512();
+        for (int j = 0; j < 4; j++) {
+            const __m512i v = _mm512_loadu_si512(b.qs + 64 * j);
+            sl = _mm512_dpbusd_epi32(sl, _mm512_and_si512(v, lo), _mm512_set1_epi32(xq[j]));
+            sh = _mm512_dpbusd_epi32(sh, _mm512_and_si512(v, hi), _mm512_set1_epi32(xq[4 + j]));
+        }
+        const __m512i s = _mm512_add_epi32(sl, _mm512_srai_epi32(sh, 4));
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)b.d));
+        return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(x.d)), acc);
+    };
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        acc0 = block(t[i], a[i], acc0);
+        acc1 = block(t[i + 1], a[i + 1], acc1);
+    }
+    if (i < nb) acc0 = block(t[i], a[i], acc0);
+    _mm512_storeu_ps(y, _mm512_add_ps(acc0, acc1));
+}
+
 float dot_q4_1(int64_t n, const void *w, const void *x) {
     const block_q4_1 *a = (const block_q4_1 *)w;
     const block_q8_1 *b = (const block_q8_1 *)x;
@@ -316,6 +349,7 @@ isa_kernels make() {
     t.gemm_i8_max_code = 255;
     t.gemv_prep[(int)type::q4_0] = gemv_prep_q4_0;
     t.gemv_dot[(int)type::q4_0] = gemv_dot_q4_0;
+    t.tile_gemv[(int)type::q4_0x16] = tile_gemv_q4_0x16;
     t.gemv_prep[(int)type::f16] = gemv_prep_f16;
     t.gemv_dot[(int)type::f16] = gemv_dot_f16;
     kernels_add_lut_avx512(&t);

@@ -4,6 +4,7 @@
 #include "ggml/fp16.h"
 #include "vec-dot.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -81,6 +82,37 @@ void axpy_f16(int64_t n, float a, const void *x, float *y) {
     for (int64_t i = 0; i < n; i++) y[i] += a * fp16_to_fp32(v[i]);
 }
 
+// q4_0x16 decode (vec-dot.h): the row quantized as the dot path does (q8_0), taken apart.
+void gemv_prep_q4_0x16(int64_t n, const float *x, void *xp, int ith, int nth) {
+    q4x16_act *a = (q4x16_act *)xp;
+    const int64_t nb = n / QK8_0, per = (nb + nth - 1) / nth;
+    for (int64_t b = per * ith; b < std::min(nb, per * (ith + 1)); b++) {
+        block_q8_0 q;
+        type_get(type::q8_0)->from_float(x + b * QK8_0, &q, QK8_0);
+        int32_t sum = 0;
+        for (int j = 0; j < QK8_0; j++) a[b].q[j] = q.qs[j], sum += q.qs[j];
+        a[b].d = fp16_to_fp32(q.d);
+        a[b].c = -8 * sum;
+    }
+}
+
+void tile_gemv_q4_0x16(int64_t K, const uint8_t *tile, const void *xp, float *y) {
+    const block_q4_0x16 *t = (const block_q4_0x16 *)tile;
+    const q4x16_act *a = (const q4x16_act *)xp;
+    for (int r = 0; r < Q4X16_ROWS; r++) {
+        float s = 0.0f;
+        for (int64_t b = 0; b < K / QK4_0; b++) {
+            int32_t sum = a[b].c;
+            for (int j = 0; j < QK4_0 / 2; j++) {
+                const uint8_t v = t[b].qs[64 * (j / 4) + 4 * r + j % 4];
+                sum += (v & 15) * a[b].q[j] + (v >> 4) * a[b].q[j + 16];
+            }
+            s += fp16_to_fp32(t[b].d[r]) * a[b].d * (float)sum;
+        }
+        y[r] = s;
+    }
+}
+
 isa_kernels make_generic() {
     isa_kernels t{};
     t.isa = "generic";
@@ -92,6 +124,8 @@ isa_kernels make_generic() {
     t.dot[(int)type::q4_1] = dot_q4_1;
     t.axpy[(int)type::f32] = axpy_f32;
     t.axpy[(int)type::f16] = axpy_f16;
+    t.gemv_prep[(int)type::q4_0x16] = gemv_prep_q4_0x16;
+    t.tile_gemv[(int)type::q4_0x16] = tile_gemv_q4_0x16;
     kernels_add_generic_k(&t);
     kernels_add_lut_generic(&t);
     kernels_add_attn_generic(&t);

@@ -3,6 +3,7 @@
 #include "runtime.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -141,6 +142,39 @@ void mark_offloaded(tern_model *m, int32_t n_gpu_layers) {
     }
 }
 
+// Resident weights the CPU computes faster in another layout (backend_iface::weight_layout) are
+// repacked into RAM of their own, and the file pages they came from are let go (the RSS stays
+// about the model's size). Not for GPU-offloaded weights or the embedding table (its rows are
+// looked up; with a memory budget read one at a time from the file), even when the output shares
+// it. With a budget the weight store repacks after each read instead (store_config::layout).
+status repack_weights(tern_model *m) {
+    backends_init();
+    const backend_iface *cpu = backend_find("cpu");
+    if (!cpu || !cpu->weight_layout) return status::ok();
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    for (tensor &t : m->weights) {
+        if (t.flags & tensor_flag_offload) continue;
+        if (&t == m->w.tok_embd) continue; // looked up (streamed mode reads its rows from the file)
+        const type to = cpu->weight_layout(&t);
+        if (to == t.ttype) continue;
+        const size_t n = tensor_nbytes(&t);
+        uint8_t *dst = (uint8_t *)std::aligned_alloc(64, (n + 63) / 64 * 64);
+        TERN_CHECK_OR_RETURN(dst != nullptr, code::out_of_memory, "tensor '%s': no memory to repack %zu bytes",
+                             t.name.c_str(), n);
+        m->repacked.emplace_back(dst, std::free);
+        if (!rows_repack(t.ttype, to, t.data, dst, t.ne[0], t.ne[1])) {
+            m->repacked.pop_back();
+            continue;
+        }
+        // The mapping's whole pages inside the tensor (an mlock'ed mapping keeps them: harmless).
+        const uintptr_t a = ((uintptr_t)t.data + page - 1) / page * page, b = ((uintptr_t)t.data + n) / page * page;
+        if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+        t.data = dst;
+        t.ttype = to;
+    }
+    return status::ok();
+}
+
 status model_load(const char *path, const tern_model_params &params, std::unique_ptr<tern_model> *out) {
     TERN_CHECK_OR_RETURN(path && *path, code::invalid_argument, "no model path given");
     auto m = std::make_unique<tern_model>();
@@ -215,6 +249,9 @@ status model_load(const char *path, const tern_model_params &params, std::unique
         store_config sc;
         sc.budget = params.mem_budget;
         sc.direct_io = params.direct_io;
+        backends_init();
+        if (const backend_iface *cpu = backend_find("cpu"); cpu && cpu->weight_layout) // as repack_weights chooses
+            sc.layout = [cpu, emb = m->w.tok_embd](const tensor *t) { return t == emb ? t->ttype : cpu->weight_layout(t); };
         // Default window: two tokens' worth of neurons (on the llama-1b shape at keep 0.1 under a
         // 560 MiB cap: 27% hits and 6.8 tokens/s with one token's worth, 46% and 7.5 with two, 65%
         // and 6.5 with four, whose memory then pushes dense weights out).
@@ -230,8 +267,6 @@ status model_load(const char *path, const tern_model_params &params, std::unique
         *out = std::move(m);
         return status::ok();
     }
-    if (params.use_mlock && mlock(f.base(), f.file_size()) != 0)
-        log_msg(TERN_LOG_WARN, "mlock of %zu bytes failed (raise RLIMIT_MEMLOCK); continuing", f.file_size());
     if (params.progress_callback) {
         // Read the mapping in (one byte per page, 16 MiB per step) so that the progress is real.
         const volatile uint8_t *base = (const uint8_t *)f.base();
@@ -244,6 +279,12 @@ status model_load(const char *path, const tern_model_params &params, std::unique
                                  "%s: loading was cancelled by the progress callback", path);
         }
         (void)sink;
+    }
+    TERN_RETURN_IF_ERROR(repack_weights(m.get())); // after the read-in: it lets go of the pages it copies
+    if (params.use_mlock) { // the weights where they now are (repacked ones in their own RAM)
+        size_t locked = 0, failed = 0;
+        for (const tensor &t : m->weights) (mlock(t.data, tensor_nbytes(&t)) == 0 ? locked : failed) += tensor_nbytes(&t);
+        if (failed) log_msg(TERN_LOG_WARN, "mlock of %zu of %zu weight bytes failed (raise RLIMIT_MEMLOCK); continuing", failed, locked + failed);
     }
     *out = std::move(m);
     return status::ok();

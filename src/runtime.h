@@ -25,6 +25,8 @@ struct tern_model {
     tern::vocab voc;
     std::deque<tern::tensor> weights; // leaves whose data lies in the mapping (or the store's RAM)
     std::unique_ptr<tern::weight_store> store; // with a memory budget; destroyed before `weights`
+    // Weights repacked at load into a backend's runtime layout (backend_iface::weight_layout).
+    std::vector<std::unique_ptr<uint8_t, void (*)(void *)>> repacked;
     uint64_t n_params = 0, n_bytes = 0;
     std::string desc;
     bool vocab_only = false;

@@ -64,6 +64,12 @@ status weight_store::open(const std::string &path, const gguf_file &f, std::dequ
         TERN_CHECK_OR_RETURN(e.off + e.n <= f.file_size(), code::internal, "tensor '%s' lies outside the file", t.name.c_str());
         e.a0 = e.off / k_page * k_page;
         e.span = round_up(e.off + e.n, k_page) - e.a0;
+        // Repack only what is multiplied: neither a lookup table nor a bundle table.
+        const bool bundle = std::find(bundles.begin(), bundles.end(), &t) != bundles.end();
+        if (cfg.layout && &t != lookup_only && !bundle) {
+            const type to = cfg.layout(&t);
+            if (to != t.ttype && rows_repack(t.ttype, to, nullptr, nullptr, t.ne[0], 0)) e.from = t.ttype, e.to = to;
+        }
         s->index_[&t] = (int)s->entries_.size();
         s->entries_.push_back(e);
         s->st_.bytes_weights += e.n;
@@ -89,14 +95,17 @@ status weight_store::open(const std::string &path, const gguf_file &f, std::dequ
     for (int i : by_file) {
         entry &e = s->entries_[i];
         TERN_RETURN_IF_ERROR(s->read_span(s->fd_, s->arena_ + at, e));
+        TERN_RETURN_IF_ERROR(s->convert(e, s->arena_ + at));
         e.t->data = s->arena_ + at + (e.off - e.a0);
         at += e.span;
         TERN_CHECK_OR_RETURN(!cfg.progress || cfg.progress((float)at / (float)s->arena_size_), code::aborted,
                              "loading was cancelled by the progress callback");
     }
     s->all_in_ram_ = true;
-    for (entry &e : s->entries_)
+    for (entry &e : s->entries_) {
         if (!e.pinned) e.t->data = nullptr, s->all_in_ram_ = false;
+        if (e.from != type::count_) e.t->ttype = e.to;
+    }
     if (s->streaming_) {
         s->ring_ = (uint8_t *)std::aligned_alloc(k_page, s->ring_cap_);
         TERN_CHECK_OR_RETURN(s->ring_, code::out_of_memory, "cannot allocate the %s streaming buffer", mib(s->ring_cap_).c_str());
@@ -235,6 +244,14 @@ status weight_store::read_span(int fd, uint8_t *dst, const entry &e) {
         got += (uint64_t)r;
     }
     if (fd == fd_rows_) posix_fadvise(fd, (off_t)e.a0, (off_t)e.span, POSIX_FADV_DONTNEED); // keep the page cache small
+    return status::ok();
+}
+
+status weight_store::convert(const entry &e, uint8_t *span) const {
+    if (e.from == type::count_) return status::ok();
+    const tensor &t = *e.t;
+    TERN_CHECK_OR_RETURN(rows_repack_inplace(e.from, e.to, span + (e.off - e.a0), t.ne[0], t.ne[1]), code::internal,
+                         "tensor '%s': cannot repack %s into %s", t.name.c_str(), type_name(e.from), type_name(e.to));
     return status::ok();
 }
 
@@ -507,6 +524,7 @@ void weight_store::io_loop() {
         lk.unlock();
         const auto t0 = std::chrono::steady_clock::now();
         status rs = read_span(fd_, ring_ + at, entries_[e]);
+        if (rs) rs = convert(entries_[e], ring_ + at);
         const double ms = ms_since(t0);
         lk.lock();
         st_.read_ms += ms;

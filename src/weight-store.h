@@ -38,6 +38,10 @@ struct store_config {
     bool direct_io = true; // O_DIRECT reads where the file system supports them
     // Sparse mode: neurons per bundle table kept in its window (0: all of them).
     int64_t window = 0;
+    // The layout each weight is computed in (backend_iface::weight_layout); null or the tensor's
+    // own type: as in the file. Converted in RAM after every read, so passes see what resident
+    // mode's repacked weights hold.
+    std::function<type(const tensor *)> layout;
     // Called after each resident tensor is read with the fraction of resident bytes read so far;
     // false stops loading (aborted).
     std::function<bool(float)> progress;
@@ -87,6 +91,7 @@ class weight_store {
         uint64_t a0 = 0, span = 0;  // page-aligned read: start and length
         bool pinned = false;
         int window = -1;            // a bundle table read per neuron: its index in windows_
+        type from = type::count_, to = type::count_; // from != count_: repacked after each read
     };
     // The neuron window of one bundle table: `cap` slots of one bundle each, least recently used
     // evicted; rows[j] points at neuron j's bundle for the pass that gathered it.
@@ -122,6 +127,7 @@ class weight_store {
     void reader_loop();
     status prepare(graph &g, compute_options *opt);
     status read_span(int fd, uint8_t *dst, const entry &e);
+    status convert(const entry &e, uint8_t *span) const; // repack after a read (entry::from)
     status fetch_rows(graph &g, tensor *node, const entry &e);
     bool on_node(size_t node);
     static bool hook(void *self, size_t node) { return static_cast<weight_store *>(self)->on_node(node); }
