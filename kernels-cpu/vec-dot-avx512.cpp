@@ -266,6 +266,8 @@ float gemv_dot_f16(int64_t n, const void *w, const void *xp) {
 // once per block (exact: every term is a multiple of 16). Then the 16 rows' fp16 scales convert in
 // one instruction. Against gemv_dot_q4_0 (one row, 128 columns per step) this removes the nibble
 // shuffles and the per-row scale gather: ~18 instead of ~40 vector instructions per 512 weights.
+
+
 void tile_gemv_q4_0x16(int64_t K, const uint8_t *tile, const void *xp, float *y) {
     const block_q4_0x16 *t = (const block_q4_0x16 *)tile;
     const q4x16_act *a = (const q4x16_act *)xp;

@@ -189,6 +189,11 @@ TEST_CASE("absurd tensor dims, offsets and types are rejected") {
         st = gguf_file::parse(b.data(), b.size(), &f);
         CHECK(st.err() == code::unsupported);
         CHECK_MESSAGE(st.message().find("TL4") != std::string::npos, st.message());
+        t = (uint32_t)type::q4_0x16; // tern's in-memory layout is never read from a file
+        std::memcpy(b.data() + type_off, &t, 4);
+        st = gguf_file::parse(b.data(), b.size(), &f);
+        CHECK(st.err() == code::unsupported);
+        CHECK_MESSAGE(st.message().find("in-memory layout") != std::string::npos, st.message());
         uint64_t off = 1ull << 50;
         t = 0;
         std::memcpy(b.data() + type_off, &t, 4);

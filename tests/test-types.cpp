@@ -242,4 +242,56 @@ TEST_CASE("q5_0/q5_1 5th bits and K-quant scale packing") {
     CHECK(sc7 >= 60); // the largest sub-block takes (nearly) the full 6-bit range
     CHECK(sc0 < sc7);
 }
+
+TEST_CASE("q4_0x16: the repack is exact, in the documented byte order, and refuses other shapes") {
+    std::mt19937 rng(41);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (int64_t K : {32, 96, 2048})
+        for (int64_t N : {16, 48}) {
+            CAPTURE(K);
+            CAPTURE(N);
+            std::vector<float> w(K * N);
+            for (auto &v : w) v = nd(rng) * (rng() % 7 == 0 ? 30.0f : 1.0f);
+            const size_t rs = row_size(type::q4_0, K);
+            REQUIRE(row_size(type::q4_0x16, K) == rs);
+            std::vector<uint8_t> q(rs * N), t(rs * N), back(rs);
+            type_get(type::q4_0)->from_float(w.data(), q.data(), K * N);
+            REQUIRE(rows_repack(type::q4_0, type::q4_0x16, q.data(), t.data(), K, N));
+            // Byte order (blocks.h): row r's nibble byte j of block b at qs[64*(j/4) + 4r + j%4].
+            for (int64_t r = 0; r < N; r++)
+                for (int64_t b = 0; b < K / 32; b++) {
+                    const block_q4_0 &src = ((const block_q4_0 *)(q.data() + r * rs))[b];
+                    const block_q4_0x16 &dst = ((const block_q4_0x16 *)(t.data() + r / 16 * 16 * rs))[b];
+                    REQUIRE(dst.d[r % 16] == src.d);
+                    for (int j = 0; j < 16; j++) REQUIRE(dst.qs[64 * (j / 4) + 4 * (r % 16) + j % 4] == src.qs[j]);
+                }
+            // Same values through the tile dequantizer, one row or a run of rows at a time.
+            std::vector<float> a(K * N), b(K * 5);
+            type_get(type::q4_0)->to_float(q.data(), a.data(), K * N);
+            for (int64_t r = 0; r < N; r++) {
+                rows_to_float(type::q4_0x16, t.data(), K, r, 1, b.data());
+                REQUIRE(std::memcmp(b.data(), a.data() + r * K, K * sizeof(float)) == 0);
+                q4_0x16_unpack_row(t.data() + r / 16 * 16 * rs, K, (int)(r % 16), back.data());
+                REQUIRE(std::memcmp(back.data(), q.data() + r * rs, rs) == 0);
+            }
+            if (N >= 32) { // a run inside the second tile
+                rows_to_float(type::q4_0x16, t.data(), K, 16 + 3, 5, b.data());
+                CHECK(std::memcmp(b.data(), a.data() + 19 * K, 5 * K * sizeof(float)) == 0);
+            }
+            // In place gives the same bytes; quantizing a tile directly too.
+            std::vector<uint8_t> ip = q;
+            REQUIRE(rows_repack_inplace(type::q4_0, type::q4_0x16, ip.data(), K, N));
+            CHECK(ip == t);
+            std::vector<uint8_t> tq(rs * 16);
+            type_get(type::q4_0x16)->tile_from_float(w.data(), tq.data(), K);
+            CHECK(std::memcmp(tq.data(), t.data(), rs * 16) == 0);
+        }
+    std::vector<uint8_t> buf(1 << 16);
+    CHECK_FALSE(rows_repack(type::q4_1, type::q4_0x16, buf.data(), buf.data() + 32768, 64, 16)); // other source type
+    CHECK_FALSE(rows_repack(type::q4_0, type::q4_0x16, buf.data(), buf.data() + 32768, 64, 8));  // not whole tiles
+    CHECK_FALSE(rows_repack(type::q4_0, type::q4_0x16, buf.data(), buf.data() + 32768, 48, 16)); // not whole blocks
+    CHECK_FALSE(rows_repack_inplace(type::q4_0, type::q4_0x16, buf.data(), 64, 24));
+    CHECK(type_is_runtime_only(type::q4_0x16));
+    CHECK_FALSE(type_is_runtime_only(type::q4_0));
+}
 }
