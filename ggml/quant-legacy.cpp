@@ -96,7 +96,7 @@ void q4_0x16_pack(const void *rows, size_t row_bytes, int64_t K, void *tile) {
         for (int r = 0; r < Q4X16_ROWS; r++) {
             const block_q4_0 &q = ((const block_q4_0 *)((const uint8_t *)rows + r * row_bytes))[b];
             t[b].d[r] = q.d;
-            for (int j = 0; j < QK4_0 / 2; j++) t[b].qs[64 * (j / 4) + 4 * r + j % 4] = q.qs[j];
+            for (int j = 0; j < 4; j++) std::memcpy(t[b].qs + 64 * j + 4 * r, q.qs + 4 * j, 4);
         }
 }
 void q4_0x16_unpack_row(const void *tile, int64_t K, int r, void *row) {
@@ -104,7 +104,7 @@ void q4_0x16_unpack_row(const void *tile, int64_t K, int r, void *row) {
     block_q4_0 *q = (block_q4_0 *)row;
     for (int64_t b = 0; b < K / QK4_0; b++) {
         q[b].d = t[b].d[r];
-        for (int j = 0; j < QK4_0 / 2; j++) q[b].qs[j] = t[b].qs[64 * (j / 4) + 4 * r + j % 4];
+        for (int j = 0; j < 4; j++) std::memcpy(q[b].qs + 4 * j, t[b].qs + 64 * j + 4 * r, 4);
     }
 }
 void q4_0x16_tile_to_float(const void *tile, int64_t K, int r0, int n, float *dst) {
