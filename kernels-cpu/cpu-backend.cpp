@@ -89,10 +89,8 @@ std::string cpu_describe_matmul(type wt, int64_t n_tokens) {
 // Zen 5 core its decode GEMV streams 2048 x 8192 from DRAM at 28.8 GB/s against 18.7 for the
 // row kernel (gemv_dot_q4_0), and hot in L2 at 52 against 26. TERN_REPACK=0 keeps file layouts.
 type cpu_weight_layout(const tensor *w) {
-    static const bool off = [] {
-        const char *e = std::getenv("TERN_REPACK");
-        return e && *e == '0';
-    }();
+    const char *e = std::getenv("TERN_REPACK"); // read at each load (tests compare both layouts)
+    const bool off = e && *e == '0';
     const isa_kernels *k = kernels_select();
     const type to = type::q4_0x16;
     if (off || w->ttype != type::q4_0 || !k->tile_gemv[(int)to] || k->tile_gemv[(int)to] == kernels_generic()->tile_gemv[(int)to])
