@@ -109,6 +109,18 @@ struct block_q4_k {
 };
 static_assert(sizeof(block_q4_k) == 144, "q4_k layout");
 
+// q4_kx16: q4_k's runtime tile of 16 rows (like q4_0x16, never in a file). Per 256-column
+// super-block: the rows' fp16 d and dmin, their 12 packed scale bytes with byte k of all 16 rows
+// together (scales[k][r], so one 16-byte load decodes a sub-block's 6-bit scale or minimum for
+// every row), then qs[c][j]: 64 bytes whose byte 4r + e is row r's qs[32c + 4j + e] (low nibble:
+// element 64c + 4j + e, high: 64c + 32 + 4j + e). Bytes per row are q4_k's.
+struct block_q4_kx16 {
+    uint16_t d[Q4X16_ROWS], dmin[Q4X16_ROWS];
+    uint8_t scales[K_SCALE_SIZE][Q4X16_ROWS];
+    uint8_t qs[4][8][64];
+};
+static_assert(sizeof(block_q4_kx16) == Q4X16_ROWS * sizeof(block_q4_k), "q4_kx16 layout");
+
 // 5-bit: q4_k plus a 5th bit; element 64c+l has it in qh[l] bit 2c, 64c+32+l in bit 2c+1.
 struct block_q5_k {
     uint16_t d;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 namespace tern {
 
@@ -176,6 +177,42 @@ void k4_scale_min(const uint8_t *q, int j, int *sc, int *mn) {
         *sc = (q[j + 4] & 15) | ((q[j - 4] >> 6) << 4);
         *mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
     }
+}
+
+// ---- q4_kx16: 16 q4_k rows interleaved per super-block (blocks.h) ----------------------------
+void q4_kx16_pack(const void *rows, size_t row_bytes, int64_t K, void *tile) {
+    block_q4_kx16 *t = (block_q4_kx16 *)tile;
+    for (int64_t b = 0; b < K / QK_K; b++)
+        for (int r = 0; r < Q4X16_ROWS; r++) {
+            const block_q4_k &q = ((const block_q4_k *)((const uint8_t *)rows + r * row_bytes))[b];
+            t[b].d[r] = q.d, t[b].dmin[r] = q.dmin;
+            for (int k = 0; k < K_SCALE_SIZE; k++) t[b].scales[k][r] = q.scales[k];
+            for (int c = 0; c < 4; c++)
+                for (int j = 0; j < 8; j++) std::memcpy(&t[b].qs[c][j][4 * r], q.qs + 32 * c + 4 * j, 4);
+        }
+}
+void q4_kx16_unpack_row(const void *tile, int64_t K, int r, void *row) {
+    const block_q4_kx16 *t = (const block_q4_kx16 *)tile;
+    block_q4_k *q = (block_q4_k *)row;
+    for (int64_t b = 0; b < K / QK_K; b++) {
+        q[b].d = t[b].d[r], q[b].dmin = t[b].dmin[r];
+        for (int k = 0; k < K_SCALE_SIZE; k++) q[b].scales[k] = t[b].scales[k][r];
+        for (int c = 0; c < 4; c++)
+            for (int j = 0; j < 8; j++) std::memcpy(q[b].qs + 32 * c + 4 * j, &t[b].qs[c][j][4 * r], 4);
+    }
+}
+void q4_kx16_tile_to_float(const void *tile, int64_t K, int r0, int n, float *dst) {
+    std::vector<block_q4_k> row((size_t)(K / QK_K));
+    for (int i = 0; i < n; i++) {
+        q4_kx16_unpack_row(tile, K, r0 + i, row.data());
+        q4_k_to_float(row.data(), dst + (int64_t)i * K, K);
+    }
+}
+void q4_kx16_tile_from_float(const float *src, void *tile, int64_t K) {
+    const size_t rs = (size_t)(K / QK_K) * sizeof(block_q4_k);
+    std::vector<uint8_t> rows(rs * Q4X16_ROWS);
+    q4_k_from_float(src, rows.data(), K * Q4X16_ROWS);
+    q4_kx16_pack(rows.data(), rs, K, tile);
 }
 
 int k3_scale(const uint8_t *s, int j) {

@@ -233,10 +233,35 @@ void pack_tile_q4_0x16(const uint8_t *tile, int64_t K, uint8_t *panel, float *pa
     }
 }
 
+// q4_kx16 tiles: chunk c's vector j gives panel groups 16c + j (low nibbles, sub-block 2c) and
+// 16c + 8 + j (high, 2c + 1) of its super-block; a and b as pack_k45 computes them.
+void pack_tile_q4_kx16(const uint8_t *tile, int64_t K, uint8_t *panel, float *pa, float *pb) {
+    const block_q4_kx16 *t = (const block_q4_kx16 *)tile;
+    for (int64_t i = 0; i < K / QK_K; i++) {
+        for (int r = 0; r < Q4X16_ROWS; r++) {
+            uint8_t sc[K_SCALE_SIZE];
+            for (int k = 0; k < K_SCALE_SIZE; k++) sc[k] = t[i].scales[k][r];
+            const float d = fp16_to_fp32(t[i].d[r]), dmin = fp16_to_fp32(t[i].dmin[r]);
+            for (int j = 0; j < 8; j++) {
+                int s, mn;
+                k4_scale_min(sc, j, &s, &mn);
+                pa[16 * (8 * i + j) + r] = d * (float)s, pb[16 * (8 * i + j) + r] = -dmin * (float)mn;
+            }
+        }
+        for (int c = 0; c < 4; c++)
+            for (int j = 0; j < 8; j++)
+                for (int k = 0; k < 64; k += 4) {
+                    const uint32_t v = ld32(t[i].qs[c][j] + k), lo = v & LO4, hi = (v >> 4) & LO4;
+                    std::memcpy(panel + 64 * (64 * i + 16 * c + j) + k, &lo, 4);
+                    std::memcpy(panel + 64 * (64 * i + 16 * c + 8 + j) + k, &hi, 4);
+                }
+    }
+}
+
 } // namespace
 
 int i8_subblock(type t) {
-    if (t == type::q4_0x16) return 32;
+    if (t == type::q4_0x16 || t == type::q4_kx16) return 32;
     if (!packer(t)) return 0;
     return t == type::q2_k || t == type::q3_k || t == type::q6_k ? 16 : 32;
 }
@@ -246,7 +271,7 @@ int i8_max_code(type t) {
     case type::q8_0: return 255;
     case type::q6_k: return 63;
     case type::q5_0: case type::q5_1: case type::q5_k: return 31;
-    case type::q4_0: case type::q4_1: case type::q4_k: case type::q4_0x16: return 15;
+    case type::q4_0: case type::q4_1: case type::q4_k: case type::q4_0x16: case type::q4_kx16: return 15;
     case type::q3_k: return 7;
     case type::q2_k: return 3;
     case type::tq1_0: case type::tq2_0: return 2;
@@ -258,9 +283,9 @@ size_t i8_panel_bytes(int64_t K, int sb) { return (size_t)K * I8_PANEL_ROWS + 2 
 
 void i8_pack_panel(type t, const uint8_t *rows, size_t row_bytes, int n_rows, int64_t K, uint8_t *panel) {
     const int sb = i8_subblock(t);
-    if (t == type::q4_0x16) { // a whole tile (n_rows is 16: tensors hold whole tiles)
+    if (t == type::q4_0x16 || t == type::q4_kx16) { // a whole tile (n_rows is 16: tensors hold whole tiles)
         float *pa = (float *)(panel + (size_t)K * I8_PANEL_ROWS);
-        return pack_tile_q4_0x16(rows, K, panel, pa, pa + (K / sb) * I8_PANEL_ROWS);
+        return (t == type::q4_0x16 ? pack_tile_q4_0x16 : pack_tile_q4_kx16)(rows, K, panel, pa, pa + (K / sb) * I8_PANEL_ROWS);
     }
     const pack_fn pack = packer(t);
     const int64_t nsb = K / sb, bs = type_get(t)->block_size;

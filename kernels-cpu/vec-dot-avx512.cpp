@@ -295,6 +295,52 @@ void tile_gemv_q4_0x16(int64_t K, const uint8_t *tile, const void *xp, float *y)
     _mm512_storeu_ps(y, _mm512_add_ps(acc0, acc1));
 }
 
+// q4_kx16 decode (blocks.h): as tile_gemv_q4_0x16 per 64-column chunk (low nibbles = sub-block
+// 2c, high = 2c + 1), then each sub-block's int32 row sums times its 6-bit scales, decoded for all
+// 16 rows from the tile's byte-major scale bytes; the minimums meet the activation sums once per
+// super-block. All integer until the super-block's two float products.
+void tile_gemv_q4_kx16(int64_t K, const uint8_t *tile, const void *xp, float *y) {
+    const block_q4_kx16 *t = (const block_q4_kx16 *)tile;
+    const q4kx16_act *a = (const q4kx16_act *)xp;
+    const __m512i lo = _mm512_set1_epi8(0x0F), hi = _mm512_set1_epi8((char)0xF0);
+    const __m128i m63 = _mm_set1_epi8(63), m15 = _mm_set1_epi8(15), m3 = _mm_set1_epi8(3);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t b = 0; b < K / QK_K; b++) {
+        const block_q4_kx16 &B = t[b];
+        const q4kx16_act &x = a[b];
+        const int32_t *xq = (const int32_t *)x.q;
+        __m128i sb[K_SCALE_SIZE];
+        for (int k = 0; k < K_SCALE_SIZE; k++) sb[k] = _mm_loadu_si128((const __m128i *)B.scales[k]);
+        auto top2 = [&](__m128i v) { return _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(v, 6), m3), 4); }; // (v >> 6) << 4
+        auto scale = [&](int s) {
+            const __m128i v = s < 4 ? _mm_and_si128(sb[s], m63) : _mm_or_si128(_mm_and_si128(sb[s + 4], m15), top2(sb[s - 4]));
+            return _mm512_cvtepu8_epi32(v);
+        };
+        auto minimum = [&](int s) {
+            const __m128i v = s < 4 ? _mm_and_si128(sb[s + 4], m63)
+                                    : _mm_or_si128(_mm_and_si128(_mm_srli_epi16(sb[s + 4], 4), m15), top2(sb[s]));
+            return _mm512_cvtepu8_epi32(v);
+        };
+        __m512i isum = _mm512_setzero_si512(), msum = _mm512_setzero_si512();
+        for (int c = 0; c < 4; c++) {
+            __m512i sl = _mm512_setzero_si512(), sh = _mm512_setzero_si512();
+            for (int j = 0; j < 8; j++) {
+                const __m512i v = _mm512_loadu_si512(B.qs[c][j]);
+                sl = _mm512_dpbusd_epi32(sl, _mm512_and_si512(v, lo), _mm512_set1_epi32(xq[16 * c + j]));
+                sh = _mm512_dpbusd_epi32(sh, _mm512_and_si512(v, hi), _mm512_set1_epi32(xq[16 * c + 8 + j]));
+            }
+            isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(sl, scale(2 * c)));
+            isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(_mm512_srai_epi32(sh, 4), scale(2 * c + 1)));
+        }
+        for (int s = 0; s < 8; s++) msum = _mm512_add_epi32(msum, _mm512_mullo_epi32(minimum(s), _mm512_set1_epi32(x.bsum[s])));
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)B.d));
+        const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)B.dmin));
+        const __m512 v = _mm512_fmsub_ps(dw, _mm512_cvtepi32_ps(isum), _mm512_mul_ps(dm, _mm512_cvtepi32_ps(msum)));
+        acc = _mm512_fmadd_ps(v, _mm512_set1_ps(x.d), acc);
+    }
+    _mm512_storeu_ps(y, acc);
+}
+
 float dot_q4_1(int64_t n, const void *w, const void *x) {
     const block_q4_1 *a = (const block_q4_1 *)w;
     const block_q8_1 *b = (const block_q8_1 *)x;
@@ -352,6 +398,7 @@ isa_kernels make() {
     t.gemv_prep[(int)type::q4_0] = gemv_prep_q4_0;
     t.gemv_dot[(int)type::q4_0] = gemv_dot_q4_0;
     t.tile_gemv[(int)type::q4_0x16] = tile_gemv_q4_0x16;
+    t.tile_gemv[(int)type::q4_kx16] = tile_gemv_q4_kx16;
     t.gemv_prep[(int)type::f16] = gemv_prep_f16;
     t.gemv_dot[(int)type::f16] = gemv_dot_f16;
     kernels_add_lut_avx512(&t);

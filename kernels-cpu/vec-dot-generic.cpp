@@ -2,6 +2,7 @@
 // Integer block sums are exact; the float accumulation runs block by block in order.
 #include "cpu-features.h"
 #include "ggml/fp16.h"
+#include "ggml/quant-ref.h"
 #include "vec-dot.h"
 
 #include <algorithm>
@@ -113,6 +114,46 @@ void tile_gemv_q4_0x16(int64_t K, const uint8_t *tile, const void *xp, float *y)
     }
 }
 
+void gemv_prep_q4_kx16(int64_t n, const float *x, void *xp, int ith, int nth) {
+    q4kx16_act *a = (q4kx16_act *)xp;
+    const int64_t nb = n / QK_K, per = (nb + nth - 1) / nth;
+    for (int64_t b = per * ith; b < std::min(nb, per * (ith + 1)); b++) {
+        block_q8_k q;
+        type_get(type::q8_k)->from_float(x + b * QK_K, &q, QK_K);
+        std::memcpy(a[b].q, q.qs, QK_K);
+        a[b].d = q.d;
+        for (int s = 0; s < 8; s++) a[b].bsum[s] = q.bsums[2 * s] + q.bsums[2 * s + 1];
+    }
+}
+
+// y[r] = sum over super-blocks of dx * (d_r * sum_s sc_rs * (q_r . q_x)_s - dmin_r * sum_s m_rs * bsum_s).
+void tile_gemv_q4_kx16(int64_t K, const uint8_t *tile, const void *xp, float *y) {
+    const block_q4_kx16 *t = (const block_q4_kx16 *)tile;
+    const q4kx16_act *a = (const q4kx16_act *)xp;
+    for (int r = 0; r < Q4X16_ROWS; r++) {
+        float s = 0.0f;
+        for (int64_t b = 0; b < K / QK_K; b++) {
+            uint8_t sc[K_SCALE_SIZE];
+            for (int k = 0; k < K_SCALE_SIZE; k++) sc[k] = t[b].scales[k][r];
+            int32_t isum = 0, msum = 0;
+            for (int sb = 0; sb < 8; sb++) {
+                int scale, mn;
+                k4_scale_min(sc, sb, &scale, &mn);
+                const int c = sb / 2, hi = sb % 2;
+                int32_t dot = 0;
+                for (int l = 0; l < 32; l++) {
+                    const uint8_t v = t[b].qs[c][l / 4][4 * r + l % 4];
+                    dot += (hi ? v >> 4 : v & 15) * a[b].q[32 * sb + l];
+                }
+                isum += scale * dot;
+                msum += mn * a[b].bsum[sb];
+            }
+            s += a[b].d * (fp16_to_fp32(t[b].d[r]) * (float)isum - fp16_to_fp32(t[b].dmin[r]) * (float)msum);
+        }
+        y[r] = s;
+    }
+}
+
 isa_kernels make_generic() {
     isa_kernels t{};
     t.isa = "generic";
@@ -126,6 +167,8 @@ isa_kernels make_generic() {
     t.axpy[(int)type::f16] = axpy_f16;
     t.gemv_prep[(int)type::q4_0x16] = gemv_prep_q4_0x16;
     t.tile_gemv[(int)type::q4_0x16] = tile_gemv_q4_0x16;
+    t.gemv_prep[(int)type::q4_kx16] = gemv_prep_q4_kx16;
+    t.tile_gemv[(int)type::q4_kx16] = tile_gemv_q4_kx16;
     kernels_add_generic_k(&t);
     kernels_add_lut_generic(&t);
     kernels_add_attn_generic(&t);

@@ -262,64 +262,71 @@ TEST_CASE("mul_mat op: every type, ISA and thread count against a double referen
 }
 }
 
-TEST_CASE("q4_0x16 tile GEMV of every ISA matches q4_0's scalar dot products") {
+TEST_CASE("row-tiled GEMV (q4_0x16, q4_kx16) of every ISA matches the file type's scalar dot products") {
     std::mt19937 rng(77);
     std::normal_distribution<float> nd(0.0f, 1.0f);
     int own = 0;
-    for (int64_t K : {32, 64, 96, 256, 800, 2048, 4096}) {
-        if (quick() && K != 96 && K != 2048) continue;
-        for (int rep = 0; rep < 4; rep++) {
-            const int64_t N = 16;
-            std::vector<float> w(K * N), x(K);
-            for (auto &v : w) v = nd(rng) * (rep == 3 ? 100.0f : 1.0f);
-            for (auto &v : x) v = nd(rng) * (rep == 2 ? 50.0f : 1.0f);
-            const size_t rs = row_size(type::q4_0, K);
-            std::vector<uint8_t> q(rs * N), t(rs * N), xq(row_size(type::q8_0, K));
-            type_get(type::q4_0)->from_float(w.data(), q.data(), K * N);
-            REQUIRE(rows_repack(type::q4_0, type::q4_0x16, q.data(), t.data(), K, N));
-            type_get(type::q8_0)->from_float(x.data(), xq.data(), K);
-            std::vector<float> wd(K * N), xd(K);
-            type_get(type::q4_0)->to_float(q.data(), wd.data(), K * N);
-            type_get(type::q8_0)->to_float(xq.data(), xd.data(), K);
-            for (const isa_kernels *k : isas()) {
-                const tile_gemv_fn f = k->tile_gemv[(int)type::q4_0x16];
-                const bool have = f != nullptr;
-                REQUIRE_MESSAGE(have, k->isa);
-                if (f != kernels_generic()->tile_gemv[(int)type::q4_0x16]) own++;
-                std::vector<uint8_t> xp(GEMV_ACT_BYTES(K));
-                for (int ith = 0; ith < 3; ith++) k->gemv_prep[(int)type::q4_0x16](K, x.data(), xp.data(), ith, 3);
-                float y[16];
-                f(K, t.data(), xp.data(), y);
-                for (int r = 0; r < N; r++) {
-                    double mag = 0;
-                    for (int64_t i = 0; i < K; i++) mag += std::fabs((double)wd[r * K + i] * xd[i]);
-                    const float ref = kernels_generic()->dot[(int)type::q4_0](K, q.data() + r * rs, xq.data());
-                    REQUIRE_MESSAGE(std::fabs(y[r] - ref) <= 1e-5 * mag + 1e-6, k->isa, " K=", K, " row ", r, " got ", y[r],
-                                    " ref ", ref);
+    for (const auto &pr : {std::pair<type, type>{type::q4_0, type::q4_0x16}, {type::q4_k, type::q4_kx16}}) {
+        const type from = pr.first, to = pr.second, vdt = type_get(from)->vec_dot_type;
+        REQUIRE(type_get(to)->vec_dot_type == vdt);
+        for (int64_t K : {32, 64, 96, 256, 800, 1024, 2048, 4096}) {
+            if (K % type_get(from)->block_size || (quick() && K != 96 && K != 256 && K != 2048)) continue;
+            for (int rep = 0; rep < 4; rep++) {
+                const int64_t N = 16;
+                std::vector<float> w(K * N), x(K);
+                for (auto &v : w) v = nd(rng) * (rep == 3 ? 100.0f : 1.0f) + (rep == 1 ? 0.7f : 0.0f); // rep 1: minimums matter
+                for (auto &v : x) v = nd(rng) * (rep == 2 ? 50.0f : 1.0f);
+                const size_t rs = row_size(from, K);
+                std::vector<uint8_t> q(rs * N), t(rs * N), xq(row_size(vdt, K));
+                type_get(from)->from_float(w.data(), q.data(), K * N);
+                REQUIRE(rows_repack(from, to, q.data(), t.data(), K, N));
+                type_get(vdt)->from_float(x.data(), xq.data(), K);
+                std::vector<float> wd(K * N), xd(K);
+                type_get(from)->to_float(q.data(), wd.data(), K * N);
+                type_get(vdt)->to_float(xq.data(), xd.data(), K);
+                for (const isa_kernels *k : isas()) {
+                    const tile_gemv_fn f = k->tile_gemv[(int)to];
+                    const bool have = f != nullptr;
+                    REQUIRE_MESSAGE(have, k->isa);
+                    if (f != kernels_generic()->tile_gemv[(int)to]) own++;
+                    std::vector<uint8_t> xp(GEMV_ACT_BYTES(K));
+                    for (int ith = 0; ith < 3; ith++) k->gemv_prep[(int)to](K, x.data(), xp.data(), ith, 3);
+                    float y[16];
+                    f(K, t.data(), xp.data(), y);
+                    for (int r = 0; r < N; r++) {
+                        double mag = 0;
+                        for (int64_t i = 0; i < K; i++) mag += std::fabs((double)wd[r * K + i] * xd[i]);
+                        const float ref = kernels_generic()->dot[(int)from](K, q.data() + r * rs, xq.data());
+                        REQUIRE_MESSAGE(std::fabs(y[r] - ref) <= 1e-5 * mag + 1e-6, k->isa, " ", type_name(to), " K=", K,
+                                        " row ", r, " got ", y[r], " ref ", ref);
+                    }
                 }
             }
         }
     }
-    if (kernels_avx512()) CHECK(own > 0); // the AVX-512 kernel was exercised, not only the reference
-    MESSAGE("q4_0x16 ISA tile kernels checked: ", own);
+    if (kernels_avx512()) CHECK(own > 0); // the AVX-512 kernels were exercised, not only the reference
+    MESSAGE("row-tiled ISA kernels checked: ", own);
 }
 
-TEST_CASE("mul_mat with q4_0x16 weights: as q4_0 on every path, decode equal to batch-invariant columns") {
+TEST_CASE("mul_mat with row-tiled weights: as the file type on every path, decode equal to batch-invariant columns") {
     std::mt19937 rng(78);
     std::normal_distribution<float> nd(0.0f, 1.0f);
-    const int64_t K = 256, N = 48;
+    const int64_t K = 512, N = 48;
+    for (const auto &pr : {std::pair<type, type>{type::q4_0, type::q4_0x16}, {type::q4_k, type::q4_kx16}})
     for (int64_t M : {1, 3, 9, 17}) {
+        const type from = pr.first, to = pr.second;
+        CAPTURE(M);
         graph g;
-        tensor *w0 = g.new_tensor_2d(type::q4_0, K, N, "w0");
-        tensor *w1 = g.new_tensor_2d(type::q4_0x16, K, N, "w1");
+        tensor *w0 = g.new_tensor_2d(from, K, N, "w0");
+        tensor *w1 = g.new_tensor_2d(to, K, N, "w1");
         tensor *x = g.new_tensor_2d(type::f32, K, M, "x");
         std::vector<float> wf(K * N), xf(K * M);
         for (auto &v : wf) v = nd(rng);
         for (auto &v : xf) v = nd(rng);
-        const size_t rs = row_size(type::q4_0, K);
+        const size_t rs = row_size(from, K);
         std::vector<uint8_t> q(rs * N), t(rs * N);
-        type_get(type::q4_0)->from_float(wf.data(), q.data(), K * N);
-        REQUIRE(rows_repack(type::q4_0, type::q4_0x16, q.data(), t.data(), K, N));
+        type_get(from)->from_float(wf.data(), q.data(), K * N);
+        REQUIRE(rows_repack(from, to, q.data(), t.data(), K, N));
         w0->data = q.data(), w1->data = t.data(), x->data = xf.data();
         tensor *y0 = g.mul_mat(w0, x), *y1 = g.mul_mat(w1, x);
         g.mark_output(y0), g.mark_output(y1);
@@ -334,20 +341,21 @@ TEST_CASE("mul_mat with q4_0x16 weights: as q4_0 on every path, decode equal to 
                     opt.batch_invariant = inv;
                     REQUIRE(cpu_compute(g.nodes(), opt, k).is_ok());
                     const float *a = (const float *)y0->data, *b = (const float *)y1->data;
-                    const bool i8 = !inv && cpu_mul_mat_path(k, type::q4_0x16, M) == mm_path::gemm_i8;
+                    const bool i8 = !inv && cpu_mul_mat_path(k, to, M) == mm_path::gemm_i8 &&
+                                    cpu_mul_mat_path(k, from, M) == mm_path::gemm_i8;
                     for (int64_t i = 0; i < M * N; i++) {
                         if (i8) // the same panels and activations reach the same GEMM kernel
-                            REQUIRE_MESSAGE(a[i] == b[i], k->isa, " M=", M, " nth=", nth);
+                            REQUIRE_MESSAGE(a[i] == b[i], k->isa, " ", type_name(to), " nth=", nth);
                         else
-                            REQUIRE_MESSAGE(std::fabs(a[i] - b[i]) <= 1e-4f * (1.0f + std::fabs(a[i])), k->isa, " M=", M,
-                                            " nth=", nth, " inv=", inv);
+                            REQUIRE_MESSAGE(std::fabs(a[i] - b[i]) <= 1e-4f * (1.0f + std::fabs(a[i])), k->isa, " ",
+                                            type_name(to), " nth=", nth, " inv=", inv);
                     }
                     // Batch-invariant columns are what decoding each token alone gives.
                     if (inv) {
                         std::vector<float> cols(b, b + M * N);
                         for (int64_t m = 0; m < M; m++) {
                             graph g1;
-                            tensor *w = g1.new_tensor_2d(type::q4_0x16, K, N, "w");
+                            tensor *w = g1.new_tensor_2d(to, K, N, "w");
                             tensor *x1 = g1.new_tensor_2d(type::f32, K, 1, "x");
                             w->data = t.data(), x1->data = xf.data() + m * K;
                             tensor *y = g1.mul_mat(w, x1);
@@ -370,7 +378,7 @@ TEST_CASE("decode activations prepared once are reused only while the work area 
     // the same work area), y4 = A x (must prepare again), y5 = A (x * 1): a different input.
     std::mt19937 rng(5);
     std::normal_distribution<float> nd(0.0f, 1.0f);
-    for (type ta : {type::q4_0, type::q4_k, type::q4_0x16}) {
+    for (type ta : {type::q4_0, type::q4_k, type::q4_0x16, type::q4_kx16}) {
         const int64_t K = 512, N = 64;
         graph g;
         tensor *wa = g.new_tensor_2d(ta, K, N, "a");
@@ -381,10 +389,11 @@ TEST_CASE("decode activations prepared once are reused only while the work area 
         for (auto &v : bf) v = nd(rng);
         for (auto &v : xf) v = nd(rng);
         std::vector<uint8_t> aq(row_size(ta, K) * N), bq(row_size(type::q8_0, K) * N);
-        if (ta == type::q4_0x16) { // quantized as q4_0, then tiled
+        if (type_is_runtime_only(ta)) { // quantized as the file type, then tiled
+            const type from = ta == type::q4_0x16 ? type::q4_0 : type::q4_k;
             std::vector<uint8_t> rows(aq.size());
-            type_get(type::q4_0)->from_float(af.data(), rows.data(), K * N);
-            REQUIRE(rows_repack(type::q4_0, ta, rows.data(), aq.data(), K, N));
+            type_get(from)->from_float(af.data(), rows.data(), K * N);
+            REQUIRE(rows_repack(from, ta, rows.data(), aq.data(), K, N));
         } else {
             type_get(ta)->from_float(af.data(), aq.data(), K * N);
         }
