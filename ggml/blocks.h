@@ -143,6 +143,19 @@ struct block_q6_k {
 };
 static_assert(sizeof(block_q6_k) == 210, "q6_k layout");
 
+// q6_kx16: q6_k's runtime tile of 16 rows (never in a file). Per super-block: the rows' fp16 d,
+// their 16 int8 scales byte-major (scales[s][r]), then for each half h and j < 8 three 64-byte
+// vectors q[h][j][0..2] whose byte 4r + e is row r's ql[64h + 4j + e], ql[64h + 32 + 4j + e] and
+// qh[32h + 4j + e]: together the codes of elements 128h + 32g + 4j + e for the four g. A kernel
+// reads the tile front to back (three interleaved streams per block read from DRAM 2.3x slower:
+// the prefetchers lost them). Bytes per row are q6_k's.
+struct block_q6_kx16 {
+    uint16_t d[Q4X16_ROWS];
+    int8_t scales[QK_K / 16][Q4X16_ROWS];
+    uint8_t q[2][8][3][64];
+};
+static_assert(sizeof(block_q6_kx16) == Q4X16_ROWS * sizeof(block_q6_k), "q6_kx16 layout");
+
 // 8-bit activations for K-quant and ternary dot products: float scale, sums of 16-groups.
 struct block_q8_k {
     float d;

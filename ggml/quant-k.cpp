@@ -215,6 +215,50 @@ void q4_kx16_tile_from_float(const float *src, void *tile, int64_t K) {
     q4_kx16_pack(rows.data(), rs, K, tile);
 }
 
+// ---- q6_kx16: 16 q6_k rows interleaved per super-block (blocks.h) ----------------------------
+void q6_kx16_pack(const void *rows, size_t row_bytes, int64_t K, void *tile) {
+    block_q6_kx16 *t = (block_q6_kx16 *)tile;
+    for (int64_t b = 0; b < K / QK_K; b++)
+        for (int r = 0; r < Q4X16_ROWS; r++) {
+            const block_q6_k &q = ((const block_q6_k *)((const uint8_t *)rows + r * row_bytes))[b];
+            t[b].d[r] = q.d;
+            for (int s = 0; s < QK_K / 16; s++) t[b].scales[s][r] = q.scales[s];
+            for (int h = 0; h < 2; h++)
+                for (int j = 0; j < 8; j++) {
+                    std::memcpy(&t[b].q[h][j][0][4 * r], q.ql + 64 * h + 4 * j, 4);
+                    std::memcpy(&t[b].q[h][j][1][4 * r], q.ql + 64 * h + 32 + 4 * j, 4);
+                    std::memcpy(&t[b].q[h][j][2][4 * r], q.qh + 32 * h + 4 * j, 4);
+                }
+        }
+}
+void q6_kx16_unpack_row(const void *tile, int64_t K, int r, void *row) {
+    const block_q6_kx16 *t = (const block_q6_kx16 *)tile;
+    block_q6_k *q = (block_q6_k *)row;
+    for (int64_t b = 0; b < K / QK_K; b++) {
+        q[b].d = t[b].d[r];
+        for (int s = 0; s < QK_K / 16; s++) q[b].scales[s] = t[b].scales[s][r];
+        for (int h = 0; h < 2; h++)
+            for (int j = 0; j < 8; j++) {
+                std::memcpy(q[b].ql + 64 * h + 4 * j, &t[b].q[h][j][0][4 * r], 4);
+                std::memcpy(q[b].ql + 64 * h + 32 + 4 * j, &t[b].q[h][j][1][4 * r], 4);
+                std::memcpy(q[b].qh + 32 * h + 4 * j, &t[b].q[h][j][2][4 * r], 4);
+            }
+    }
+}
+void q6_kx16_tile_to_float(const void *tile, int64_t K, int r0, int n, float *dst) {
+    std::vector<block_q6_k> row((size_t)(K / QK_K));
+    for (int i = 0; i < n; i++) {
+        q6_kx16_unpack_row(tile, K, r0 + i, row.data());
+        q6_k_to_float(row.data(), dst + (int64_t)i * K, K);
+    }
+}
+void q6_kx16_tile_from_float(const float *src, void *tile, int64_t K) {
+    const size_t rs = (size_t)(K / QK_K) * sizeof(block_q6_k);
+    std::vector<uint8_t> rows(rs * Q4X16_ROWS);
+    q6_k_from_float(src, rows.data(), K * Q4X16_ROWS);
+    q6_kx16_pack(rows.data(), rs, K, tile);
+}
+
 int k3_scale(const uint8_t *s, int j) {
     const int lo = j < 8 ? s[j] & 15 : s[j - 8] >> 4;
     const int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;

@@ -73,6 +73,9 @@ void q4_0x16_unpack_row(const void *tile, int64_t K, int r, void *row);
 TERN_DECLARE_LUT(q4_kx16)
 void q4_kx16_pack(const void *rows, size_t row_bytes, int64_t K, void *tile);
 void q4_kx16_unpack_row(const void *tile, int64_t K, int r, void *row);
+TERN_DECLARE_LUT(q6_kx16)
+void q6_kx16_pack(const void *rows, size_t row_bytes, int64_t K, void *tile);
+void q6_kx16_unpack_row(const void *tile, int64_t K, int r, void *row);
 // Byte offset (within a group's codes) of the code of (row r, quad qd, plane b), and its nibble.
 size_t lut_code_pos(int bits, int r, int qd, int b, bool *hi);
 

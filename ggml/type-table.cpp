@@ -115,6 +115,11 @@ struct table {
         r.tile_to_float = q4_kx16_tile_to_float;
         r.tile_from_float = q4_kx16_tile_from_float;
         set(type::q4_kx16, r);
+        r = row("q6_kx16", QK_K, sizeof(block_q6_k), true, nullptr, nullptr, type::q8_k);
+        r.tile_rows = Q4X16_ROWS;
+        r.tile_to_float = q6_kx16_tile_to_float;
+        r.tile_from_float = q6_kx16_tile_from_float;
+        set(type::q6_kx16, r);
     }
 };
 constexpr table k_table;
@@ -154,6 +159,7 @@ bool rows_repack(type from, type to, const void *src, void *dst, int64_t K, int6
     void (*pack)(const void *, size_t, int64_t, void *) = nullptr;
     if (from == type::q4_0 && to == type::q4_0x16) pack = q4_0x16_pack;
     if (from == type::q4_k && to == type::q4_kx16) pack = q4_kx16_pack;
+    if (from == type::q6_k && to == type::q6_kx16) pack = q6_kx16_pack;
     if (!pack || K <= 0 || K % type_get(from)->block_size || n < 0 || n % Q4X16_ROWS) return false;
     const size_t rs = row_size(from, K);
     for (int64_t r = 0; r < n; r += Q4X16_ROWS) pack((const uint8_t *)src + r * rs, rs, K, (uint8_t *)dst + r * rs);

@@ -23,8 +23,8 @@ enum class type : uint32_t {
     // tern's own lookup-table types (blocks.h, "LUT types"); ids far above ggml's.
     tl1 = 128, tl2 = 129, tl3 = 130, tlt = 132, tl4 = 133, // 131: retired tl4 layout (blocks.h)
     // Runtime-only layouts, never read from or written to a file (blocks.h).
-    q4_0x16 = 134, q4_kx16 = 135,
-    count_ = 136,
+    q4_0x16 = 134, q4_kx16 = 135, q6_kx16 = 136,
+    count_ = 137,
 };
 
 using to_float_fn = void (*)(const void *src, float *dst, int64_t n);
@@ -65,11 +65,12 @@ inline bool type_is_lut(type t) {
     return t == type::tl1 || t == type::tl2 || t == type::tl3 || t == type::tl4 || t == type::tlt;
 }
 
-// Layouts the runtime makes from a file's type but never stores in a file (q4_0x16, q4_kx16).
-inline bool type_is_runtime_only(type t) { return t == type::q4_0x16 || t == type::q4_kx16; }
+// Layouts the runtime makes from a file's type but never stores in a file (q4_0x16, q4_kx16,
+// q6_kx16).
+inline bool type_is_runtime_only(type t) { return t == type::q4_0x16 || t == type::q4_kx16 || t == type::q6_kx16; }
 // Repacks n rows of K elements of type `from` (row_size(from, K) bytes apart, a plain layout) into
 // `to` at dst (whole tiles; n a multiple of its tile_rows). Bit-exact: the same values. Supported:
-// q4_0 -> q4_0x16, q4_k -> q4_kx16. False (nothing written) for any other pair or shape; with
+// q4_0 -> q4_0x16, q4_k -> q4_kx16, q6_k -> q6_kx16. False (nothing written) for any other pair or shape; with
 // n = 0 it only says whether the pair and K are supported.
 bool rows_repack(type from, type to, const void *src, void *dst, int64_t K, int64_t n);
 // The same within one buffer (both layouts take the same bytes), a tile at a time.

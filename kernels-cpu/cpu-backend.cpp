@@ -92,7 +92,10 @@ type cpu_weight_layout(const tensor *w) {
     const char *e = std::getenv("TERN_REPACK"); // read at each load (tests compare both layouts)
     const bool off = e && *e == '0';
     const isa_kernels *k = kernels_select();
-    const type to = w->ttype == type::q4_0 ? type::q4_0x16 : w->ttype == type::q4_k ? type::q4_kx16 : w->ttype;
+    const type to = w->ttype == type::q4_0   ? type::q4_0x16
+                    : w->ttype == type::q4_k ? type::q4_kx16
+                    : w->ttype == type::q6_k ? type::q6_kx16
+                                             : w->ttype;
     if (off || to == w->ttype || !k->tile_gemv[(int)to] || k->tile_gemv[(int)to] == kernels_generic()->tile_gemv[(int)to])
         return w->ttype;
     if (w->ne[2] != 1 || w->ne[3] != 1 || w->ne[1] % type_get(to)->tile_rows || w->ne[0] % type_get(to)->block_size)

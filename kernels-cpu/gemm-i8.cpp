@@ -258,10 +258,34 @@ void pack_tile_q4_kx16(const uint8_t *tile, int64_t K, uint8_t *panel, float *pa
     }
 }
 
+// q6_kx16 tiles: half h's vectors j give panel groups 64i + 32h + 8g + j for the four element
+// groups g (codes as pack_q6_k builds them); a = d * scale, b = -32 a.
+void pack_tile_q6_kx16(const uint8_t *tile, int64_t K, uint8_t *panel, float *pa, float *pb) {
+    const block_q6_kx16 *t = (const block_q6_kx16 *)tile;
+    for (int64_t i = 0; i < K / QK_K; i++) {
+        for (int r = 0; r < Q4X16_ROWS; r++) {
+            const float d = fp16_to_fp32(t[i].d[r]);
+            for (int s = 0; s < 16; s++) {
+                const float av = d * (float)t[i].scales[s][r];
+                pa[16 * (16 * i + s) + r] = av, pb[16 * (16 * i + s) + r] = -32.0f * av;
+            }
+        }
+        for (int h = 0; h < 2; h++)
+            for (int j = 0; j < 8; j++)
+                for (int k = 0; k < 64; k += 4) {
+                    const uint32_t l0 = ld32(t[i].q[h][j][0] + k), l1 = ld32(t[i].q[h][j][1] + k), hh = ld32(t[i].q[h][j][2] + k);
+                    const uint32_t q[4] = {(l0 & LO4) | (hh & LO2) << 4, (l1 & LO4) | ((hh >> 2) & LO2) << 4,
+                                           ((l0 >> 4) & LO4) | ((hh >> 4) & LO2) << 4, ((l1 >> 4) & LO4) | ((hh >> 6) & LO2) << 4};
+                    for (int g = 0; g < 4; g++) std::memcpy(panel + 64 * (64 * i + 32 * h + 8 * g + j) + k, &q[g], 4);
+                }
+    }
+}
+
 } // namespace
 
 int i8_subblock(type t) {
     if (t == type::q4_0x16 || t == type::q4_kx16) return 32;
+    if (t == type::q6_kx16) return 16;
     if (!packer(t)) return 0;
     return t == type::q2_k || t == type::q3_k || t == type::q6_k ? 16 : 32;
 }
@@ -269,7 +293,7 @@ int i8_subblock(type t) {
 int i8_max_code(type t) {
     switch (t) {
     case type::q8_0: return 255;
-    case type::q6_k: return 63;
+    case type::q6_k: case type::q6_kx16: return 63;
     case type::q5_0: case type::q5_1: case type::q5_k: return 31;
     case type::q4_0: case type::q4_1: case type::q4_k: case type::q4_0x16: case type::q4_kx16: return 15;
     case type::q3_k: return 7;
@@ -283,9 +307,10 @@ size_t i8_panel_bytes(int64_t K, int sb) { return (size_t)K * I8_PANEL_ROWS + 2 
 
 void i8_pack_panel(type t, const uint8_t *rows, size_t row_bytes, int n_rows, int64_t K, uint8_t *panel) {
     const int sb = i8_subblock(t);
-    if (t == type::q4_0x16 || t == type::q4_kx16) { // a whole tile (n_rows is 16: tensors hold whole tiles)
+    if (type_is_runtime_only(t)) { // a whole tile (n_rows is 16: tensors hold whole tiles)
         float *pa = (float *)(panel + (size_t)K * I8_PANEL_ROWS);
-        return (t == type::q4_0x16 ? pack_tile_q4_0x16 : pack_tile_q4_kx16)(rows, K, panel, pa, pa + (K / sb) * I8_PANEL_ROWS);
+        const auto pack = t == type::q4_0x16 ? pack_tile_q4_0x16 : t == type::q4_kx16 ? pack_tile_q4_kx16 : pack_tile_q6_kx16;
+        return pack(rows, K, panel, pa, pa + (K / sb) * I8_PANEL_ROWS);
     }
     const pack_fn pack = packer(t);
     const int64_t nsb = K / sb, bs = type_get(t)->block_size;

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 namespace tern {
 
@@ -154,6 +155,44 @@ void tile_gemv_q4_kx16(int64_t K, const uint8_t *tile, const void *xp, float *y)
     }
 }
 
+void gemv_prep_q6_kx16(int64_t n, const float *x, void *xp, int ith, int nth) {
+    q6kx16_act *a = (q6kx16_act *)xp;
+    const int64_t nb = n / QK_K, per = (nb + nth - 1) / nth;
+    for (int64_t b = per * ith; b < std::min(nb, per * (ith + 1)); b++) {
+        block_q8_k q;
+        type_get(type::q8_k)->from_float(x + b * QK_K, &q, QK_K);
+        std::memcpy(a[b].q, q.qs, QK_K);
+        a[b].d = q.d;
+        for (int s = 0; s < 16; s++) a[b].c[s] = -32 * q.bsums[s];
+    }
+}
+
+// y[r] = sum over super-blocks of dx * d_r * sum_s sc_rs * ((q_r . q_x)_s - 32 * sum_s(q_x)), s per 16.
+void tile_gemv_q6_kx16(int64_t K, const uint8_t *tile, const void *xp, float *y) {
+    const q6kx16_act *a = (const q6kx16_act *)xp;
+    std::vector<block_q6_k> row((size_t)(K / QK_K));
+    for (int r = 0; r < Q4X16_ROWS; r++) {
+        q6_kx16_unpack_row(tile, K, r, row.data());
+        float s = 0.0f;
+        for (int64_t b = 0; b < K / QK_K; b++) {
+            const block_q6_k &w = row[(size_t)b];
+            int32_t isum = 0;
+            for (int sb = 0; sb < 16; sb++) {
+                int32_t dot = a[b].c[sb];
+                for (int e = 16 * sb; e < 16 * sb + 16; e++) { // element e = 128h + 32g + l
+                    const int h = e / 128, g = e % 128 / 32, l = e % 32;
+                    const uint8_t lq = w.ql[64 * h + 32 * (g & 1) + l], hq = w.qh[32 * h + l];
+                    const int q = ((g < 2 ? lq : lq >> 4) & 15) | (((hq >> (2 * g)) & 3) << 4);
+                    dot += q * a[b].q[e];
+                }
+                isum += w.scales[sb] * dot;
+            }
+            s += a[b].d * fp16_to_fp32(w.d) * (float)isum;
+        }
+        y[r] = s;
+    }
+}
+
 isa_kernels make_generic() {
     isa_kernels t{};
     t.isa = "generic";
@@ -169,6 +208,8 @@ isa_kernels make_generic() {
     t.tile_gemv[(int)type::q4_0x16] = tile_gemv_q4_0x16;
     t.gemv_prep[(int)type::q4_kx16] = gemv_prep_q4_kx16;
     t.tile_gemv[(int)type::q4_kx16] = tile_gemv_q4_kx16;
+    t.gemv_prep[(int)type::q6_kx16] = gemv_prep_q6_kx16;
+    t.tile_gemv[(int)type::q6_kx16] = tile_gemv_q6_kx16;
     kernels_add_generic_k(&t);
     kernels_add_lut_generic(&t);
     kernels_add_attn_generic(&t);

@@ -51,7 +51,7 @@ using gemm_i8_fn = void (*)(int64_t K, int sb, const uint8_t *panel, const i8_ac
 // of it when nth = 1); gemv_dot[t](n, w, xp) is then dot[t] of x so rounded.
 using gemv_prep_fn = void (*)(int64_t n, const float *x, void *xp, int ith, int nth);
 inline size_t GEMV_ACT_BYTES(int64_t n) { return (size_t)(n / 128 + 1) * 256; }
-// Row-tiled decode (q4_0x16, q4_kx16; blocks.h): tile_gemv[t](K, tile, xp, y) writes y[0..16) for one
+// Row-tiled decode (q4_0x16, q4_kx16, q6_kx16; blocks.h): tile_gemv[t](K, tile, xp, y) writes y[0..16) for one
 // 16-row tile, xp prepared by gemv_prep[t]. q4_0x16's prepared row is one q4x16_act per 32-element
 // block: the q8_0 rounding of x (the dot path's), d as float and c = -8 * sum(q), which carries
 // the weights' offset of 8 in integer arithmetic.
@@ -69,6 +69,13 @@ struct q4kx16_act {
     int32_t bsum[8];
 };
 static_assert(sizeof(q4kx16_act) <= 256 * 2, "fits GEMV_ACT_BYTES");
+// q6_kx16's: the q8_k rounding and c = -32 * (sum of q) per 16 elements (the codes' offset).
+struct q6kx16_act {
+    int8_t q[256];
+    float d;
+    int32_t c[16];
+};
+static_assert(sizeof(q6kx16_act) <= 256 * 2, "fits GEMV_ACT_BYTES");
 
 // The rounding gemv_prep applies: vec_dot_type, except f16 weights, whose decode activations are
 // rounded to f16 (as ggml's vec_dot_type for F16): half the L1 footprint of f32 on long rows.

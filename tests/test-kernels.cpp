@@ -266,7 +266,7 @@ TEST_CASE("row-tiled GEMV (q4_0x16, q4_kx16) of every ISA matches the file type'
     std::mt19937 rng(77);
     std::normal_distribution<float> nd(0.0f, 1.0f);
     int own = 0;
-    for (const auto &pr : {std::pair<type, type>{type::q4_0, type::q4_0x16}, {type::q4_k, type::q4_kx16}}) {
+    for (const auto &pr : {std::pair<type, type>{type::q4_0, type::q4_0x16}, {type::q4_k, type::q4_kx16}, {type::q6_k, type::q6_kx16}}) {
         const type from = pr.first, to = pr.second, vdt = type_get(from)->vec_dot_type;
         REQUIRE(type_get(to)->vec_dot_type == vdt);
         for (int64_t K : {32, 64, 96, 256, 800, 1024, 2048, 4096}) {
@@ -312,7 +312,7 @@ TEST_CASE("mul_mat with row-tiled weights: as the file type on every path, decod
     std::mt19937 rng(78);
     std::normal_distribution<float> nd(0.0f, 1.0f);
     const int64_t K = 512, N = 48;
-    for (const auto &pr : {std::pair<type, type>{type::q4_0, type::q4_0x16}, {type::q4_k, type::q4_kx16}})
+    for (const auto &pr : {std::pair<type, type>{type::q4_0, type::q4_0x16}, {type::q4_k, type::q4_kx16}, {type::q6_k, type::q6_kx16}})
     for (int64_t M : {1, 3, 9, 17}) {
         const type from = pr.first, to = pr.second;
         CAPTURE(M);
@@ -378,7 +378,7 @@ TEST_CASE("decode activations prepared once are reused only while the work area 
     // the same work area), y4 = A x (must prepare again), y5 = A (x * 1): a different input.
     std::mt19937 rng(5);
     std::normal_distribution<float> nd(0.0f, 1.0f);
-    for (type ta : {type::q4_0, type::q4_k, type::q4_0x16, type::q4_kx16}) {
+    for (type ta : {type::q4_0, type::q4_k, type::q4_0x16, type::q4_kx16, type::q6_kx16}) {
         const int64_t K = 512, N = 64;
         graph g;
         tensor *wa = g.new_tensor_2d(ta, K, N, "a");
@@ -390,7 +390,7 @@ TEST_CASE("decode activations prepared once are reused only while the work area 
         for (auto &v : xf) v = nd(rng);
         std::vector<uint8_t> aq(row_size(ta, K) * N), bq(row_size(type::q8_0, K) * N);
         if (type_is_runtime_only(ta)) { // quantized as the file type, then tiled
-            const type from = ta == type::q4_0x16 ? type::q4_0 : type::q4_k;
+            const type from = ta == type::q4_0x16 ? type::q4_0 : ta == type::q4_kx16 ? type::q4_k : type::q6_k;
             std::vector<uint8_t> rows(aq.size());
             type_get(from)->from_float(af.data(), rows.data(), K * N);
             REQUIRE(rows_repack(from, ta, rows.data(), aq.data(), K, N));
