@@ -99,29 +99,36 @@ bool same_bits(const std::vector<float> &a, const std::vector<float> &b) {
 
 TEST_SUITE("stream") {
 
-TEST_CASE("resident q4_0 matrices are repacked to q4_0x16 where the CPU has its kernel; results stay those of q4_0") {
-    const std::string path = make_model("repack.gguf", "llama", "Q4_0");
-    char kbuf[2048];
-    setenv("TERN_REPACK", "0", 1);
-    model_ptr plain = load(path, 0);
-    unsetenv("TERN_REPACK");
-    REQUIRE(tern_model_kernels(plain.get(), kbuf, sizeof kbuf) > 0);
-    CHECK(std::string(kbuf).find("q4_0x16") == std::string::npos);
-    model_ptr packed = load(path, 0);
-    REQUIRE(tern_model_kernels(packed.get(), kbuf, sizeof kbuf) > 0);
-    const std::string kinds = kbuf;
-    INFO(kinds);
+TEST_CASE("resident q4_0/q4_k/q6_k matrices are repacked into 16-row tiles where the CPU has their kernels; results stay the file's") {
     const isa_kernels *k = kernels_select();
-    const bool own = k->tile_gemv[(int)type::q4_0x16] != kernels_generic()->tile_gemv[(int)type::q4_0x16];
-    CHECK((kinds.find("q4_0x16") != std::string::npos) == own);
-    CHECK(kinds.find("q4_0:") != std::string::npos); // the embedding table keeps the file's layout
-    if (!own) MESSAGE("no ISA tile kernel for q4_0x16 on this CPU: weights kept as q4_0");
-    const std::vector<float> a = run(plain.get(), 1), b = run(packed.get(), 1);
-    REQUIRE(a.size() == b.size());
-    double num = 0, den = 0;
-    for (size_t i = 0; i < a.size(); i++) num += (double)(a[i] - b[i]) * (a[i] - b[i]), den += (double)a[i] * a[i];
-    CHECK(std::sqrt(num / den) < 1e-4); // only the float summation order differs
-    std::remove(path.c_str());
+    auto own = [k](type t) { return k->tile_gemv[(int)t] != kernels_generic()->tile_gemv[(int)t]; };
+    const std::pair<const char *, std::vector<type>> cases[] = {{"Q4_0", {type::q4_0x16}},
+                                                                {"Q4_K_M", {type::q4_kx16, type::q6_kx16}}};
+    for (const auto &c : cases) {
+        CAPTURE(c.first);
+        const std::string path = make_model(std::string("repack-") + c.first + ".gguf", "llama", c.first);
+        char kbuf[2048];
+        setenv("TERN_REPACK", "0", 1);
+        model_ptr plain = load(path, 0);
+        unsetenv("TERN_REPACK");
+        REQUIRE(tern_model_kernels(plain.get(), kbuf, sizeof kbuf) > 0);
+        CHECK(std::string(kbuf).find("x16") == std::string::npos);
+        model_ptr packed = load(path, 0);
+        REQUIRE(tern_model_kernels(packed.get(), kbuf, sizeof kbuf) > 0);
+        const std::string kinds = kbuf;
+        INFO(kinds);
+        for (type t : c.second) {
+            CHECK((kinds.find(std::string(type_name(t)) + ":") != std::string::npos) == own(t));
+            if (!own(t)) MESSAGE("no ISA tile kernel for ", type_name(t), " on this CPU: kept in the file's layout");
+        }
+        if (c.second[0] == type::q4_0x16) CHECK(kinds.find("q4_0:") != std::string::npos); // the embedding table stays
+        const std::vector<float> a = run(plain.get(), 1), b = run(packed.get(), 1);
+        REQUIRE(a.size() == b.size());
+        double num = 0, den = 0;
+        for (size_t i = 0; i < a.size(); i++) num += (double)(a[i] - b[i]) * (a[i] - b[i]), den += (double)a[i] * a[i];
+        CHECK(std::sqrt(num / den) < 1e-4); // only the float summation order differs
+        std::remove(path.c_str());
+    }
 }
 
 TEST_CASE("stream: logits bit-identical to the mapped model at every budget") {

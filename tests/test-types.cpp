@@ -294,4 +294,61 @@ TEST_CASE("q4_0x16: the repack is exact, in the documented byte order, and refus
     CHECK(type_is_runtime_only(type::q4_0x16));
     CHECK_FALSE(type_is_runtime_only(type::q4_0));
 }
+
+TEST_CASE("q4_kx16 and q6_kx16: the repack is exact and in the documented byte order") {
+    std::mt19937 rng(43);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (const auto &pr : {std::pair<type, type>{type::q4_k, type::q4_kx16}, {type::q6_k, type::q6_kx16}}) {
+        const type from = pr.first, to = pr.second;
+        for (int64_t K : {256, 1024}) {
+            const int64_t N = 32;
+            CAPTURE(K);
+            std::vector<float> w(K * N);
+            for (auto &v : w) v = nd(rng) + (rng() % 5 == 0 ? 0.8f : 0.0f);
+            const size_t rs = row_size(from, K);
+            REQUIRE(row_size(to, K) == rs);
+            std::vector<uint8_t> q(rs * N), t(rs * N);
+            type_get(from)->from_float(w.data(), q.data(), K * N);
+            REQUIRE(rows_repack(from, to, q.data(), t.data(), K, N));
+            for (int64_t r = 0; r < N; r++)
+                for (int64_t b = 0; b < K / 256; b++) {
+                    const uint8_t *tile = t.data() + r / 16 * 16 * rs;
+                    const int rr = (int)(r % 16);
+                    if (to == type::q4_kx16) {
+                        const block_q4_k &x = ((const block_q4_k *)(q.data() + r * rs))[b];
+                        const block_q4_kx16 &y = ((const block_q4_kx16 *)tile)[b];
+                        REQUIRE((y.d[rr] == x.d && y.dmin[rr] == x.dmin));
+                        for (int k = 0; k < K_SCALE_SIZE; k++) REQUIRE(y.scales[k][rr] == x.scales[k]);
+                        for (int c = 0; c < 4; c++)
+                            for (int j = 0; j < 32; j++) REQUIRE(y.qs[c][j / 4][4 * rr + j % 4] == x.qs[32 * c + j]);
+                    } else {
+                        const block_q6_k &x = ((const block_q6_k *)(q.data() + r * rs))[b];
+                        const block_q6_kx16 &y = ((const block_q6_kx16 *)tile)[b];
+                        REQUIRE(y.d[rr] == x.d);
+                        for (int k = 0; k < 16; k++) REQUIRE(y.scales[k][rr] == x.scales[k]);
+                        for (int h = 0; h < 2; h++)
+                            for (int j = 0; j < 32; j++) {
+                                REQUIRE(y.q[h][j / 4][0][4 * rr + j % 4] == x.ql[64 * h + j]);
+                                REQUIRE(y.q[h][j / 4][1][4 * rr + j % 4] == x.ql[64 * h + 32 + j]);
+                                REQUIRE(y.q[h][j / 4][2][4 * rr + j % 4] == x.qh[32 * h + j]);
+                            }
+                    }
+                }
+            std::vector<float> a(K * N), b(K * N);
+            type_get(from)->to_float(q.data(), a.data(), K * N);
+            rows_to_float(to, t.data(), K, 0, 16, b.data());
+            rows_to_float(to, t.data(), K, 16, 16, b.data() + 16 * K);
+            CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+            std::vector<uint8_t> ip = q;
+            REQUIRE(rows_repack_inplace(from, to, ip.data(), K, N));
+            CHECK(ip == t);
+            std::vector<uint8_t> tq(rs * 16);
+            type_get(to)->tile_from_float(w.data(), tq.data(), K);
+            CHECK(std::memcmp(tq.data(), t.data(), rs * 16) == 0);
+        }
+    }
+    std::vector<uint8_t> buf(1 << 16);
+    CHECK_FALSE(rows_repack(type::q4_k, type::q6_kx16, buf.data(), buf.data() + 32768, 256, 16)); // mismatched pair
+    CHECK_FALSE(rows_repack(type::q6_k, type::q6_kx16, buf.data(), buf.data() + 32768, 128, 16)); // not whole blocks
+}
 }
