@@ -216,7 +216,9 @@ void q4_kx16_tile_from_float(const float *src, void *tile, int64_t K) {
 }
 
 // ---- q6_kx16: 16 q6_k rows interleaved per super-block (blocks.h) ----------------------------
-void q6_kx16_pack(const void *rows, size_t row_bytes, int64_t K, void *tile) {
+// noipa: GCC 12 at -O3 (its -fpeel-loops) deleted the call in q6_kx16_tile_from_float below, which
+// then left the tile unwritten; -O2, UBSan builds and the out-of-line calls were right. Tested.
+__attribute__((noipa)) void q6_kx16_pack(const void *rows, size_t row_bytes, int64_t K, void *tile) {
     block_q6_kx16 *t = (block_q6_kx16 *)tile;
     for (int64_t b = 0; b < K / QK_K; b++)
         for (int r = 0; r < Q4X16_ROWS; r++) {
