@@ -403,9 +403,8 @@ size_t cpu_op_work_size(const tensor *node, int n_threads) {
             i8 = l.thread0 + l.per_thread * (size_t)n_threads;
         }
         // Decode kernels' own layout; row-tiled weights prepare every column so.
-        const size_t gemv = M == 1 || type_get(node->src[0]->ttype)->tile_rows && !type_is_lut(node->src[0]->ttype)
-                                ? GEMV_ACT_BYTES(K) * (size_t)M
-                                : 0;
+        const bool tiled = type_is_runtime_only(node->src[0]->ttype);
+        const size_t gemv = M == 1 || tiled ? GEMV_ACT_BYTES(K) * (size_t)M : 0;
         return std::max({dot, gemm, i8, gemv});
     }
     case op::attention: return cpu_attention_work_size(node, n_threads);
