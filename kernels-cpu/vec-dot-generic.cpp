@@ -115,16 +115,28 @@ void tile_gemv_q4_0x16(int64_t K, const uint8_t *tile, const void *xp, float *y)
     }
 }
 
-void gemv_prep_q4_kx16(int64_t n, const float *x, void *xp, int ith, int nth) {
-    q4kx16_act *a = (q4kx16_act *)xp;
+// The q8_k rounding of this thread's share of super-blocks into activation records A (q, d, and
+// what `sums` derives from the block's 16-element sums).
+template <class A, class F> void prep_q8_k(int64_t n, const float *x, void *xp, int ith, int nth, F sums) {
+    A *a = (A *)xp;
     const int64_t nb = n / QK_K, per = (nb + nth - 1) / nth;
     for (int64_t b = per * ith; b < std::min(nb, per * (ith + 1)); b++) {
         block_q8_k q;
         type_get(type::q8_k)->from_float(x + b * QK_K, &q, QK_K);
         std::memcpy(a[b].q, q.qs, QK_K);
         a[b].d = q.d;
-        for (int s = 0; s < 8; s++) a[b].bsum[s] = q.bsums[2 * s] + q.bsums[2 * s + 1];
+        sums(q.bsums, a[b]);
     }
+}
+void gemv_prep_q4_kx16(int64_t n, const float *x, void *xp, int ith, int nth) {
+    prep_q8_k<q4kx16_act>(n, x, xp, ith, nth, [](const int16_t *bs, q4kx16_act &a) {
+        for (int s = 0; s < 8; s++) a.bsum[s] = bs[2 * s] + bs[2 * s + 1];
+    });
+}
+void gemv_prep_q6_kx16(int64_t n, const float *x, void *xp, int ith, int nth) {
+    prep_q8_k<q6kx16_act>(n, x, xp, ith, nth, [](const int16_t *bs, q6kx16_act &a) {
+        for (int s = 0; s < 16; s++) a.c[s] = -32 * bs[s];
+    });
 }
 
 // y[r] = sum over super-blocks of dx * (d_r * sum_s sc_rs * (q_r . q_x)_s - dmin_r * sum_s m_rs * bsum_s).
@@ -152,18 +164,6 @@ void tile_gemv_q4_kx16(int64_t K, const uint8_t *tile, const void *xp, float *y)
             s += a[b].d * (fp16_to_fp32(t[b].d[r]) * (float)isum - fp16_to_fp32(t[b].dmin[r]) * (float)msum);
         }
         y[r] = s;
-    }
-}
-
-void gemv_prep_q6_kx16(int64_t n, const float *x, void *xp, int ith, int nth) {
-    q6kx16_act *a = (q6kx16_act *)xp;
-    const int64_t nb = n / QK_K, per = (nb + nth - 1) / nth;
-    for (int64_t b = per * ith; b < std::min(nb, per * (ith + 1)); b++) {
-        block_q8_k q;
-        type_get(type::q8_k)->from_float(x + b * QK_K, &q, QK_K);
-        std::memcpy(a[b].q, q.qs, QK_K);
-        a[b].d = q.d;
-        for (int s = 0; s < 16; s++) a[b].c[s] = -32 * q.bsums[s];
     }
 }
 
