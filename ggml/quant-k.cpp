@@ -202,21 +202,14 @@ void q4_kx16_unpack_row(const void *tile, int64_t K, int r, void *row) {
     }
 }
 void q4_kx16_tile_to_float(const void *tile, int64_t K, int r0, int n, float *dst) {
-    std::vector<block_q4_k> row((size_t)(K / QK_K));
-    for (int i = 0; i < n; i++) {
-        q4_kx16_unpack_row(tile, K, r0 + i, row.data());
-        q4_k_to_float(row.data(), dst + (int64_t)i * K, K);
-    }
+    tiled_to_float(type::q4_k, q4_kx16_unpack_row, tile, K, r0, n, dst);
 }
 void q4_kx16_tile_from_float(const float *src, void *tile, int64_t K) {
-    const size_t rs = (size_t)(K / QK_K) * sizeof(block_q4_k);
-    std::vector<uint8_t> rows(rs * Q4X16_ROWS);
-    q4_k_from_float(src, rows.data(), K * Q4X16_ROWS);
-    q4_kx16_pack(rows.data(), rs, K, tile);
+    tiled_from_float(type::q4_k, q4_kx16_pack, src, tile, K);
 }
 
 // ---- q6_kx16: 16 q6_k rows interleaved per super-block (blocks.h) ----------------------------
-// noipa: GCC 12 at -O3 (its -fpeel-loops) deleted the call in q6_kx16_tile_from_float below, which
+// noipa: GCC 12 at -O3 (its -fpeel-loops) deleted this call from an inlined tile_from_float, which
 // then left the tile unwritten; -O2, UBSan builds and the out-of-line calls were right. Tested.
 __attribute__((noipa)) void q6_kx16_pack(const void *rows, size_t row_bytes, int64_t K, void *tile) {
     block_q6_kx16 *t = (block_q6_kx16 *)tile;
@@ -248,17 +241,10 @@ void q6_kx16_unpack_row(const void *tile, int64_t K, int r, void *row) {
     }
 }
 void q6_kx16_tile_to_float(const void *tile, int64_t K, int r0, int n, float *dst) {
-    std::vector<block_q6_k> row((size_t)(K / QK_K));
-    for (int i = 0; i < n; i++) {
-        q6_kx16_unpack_row(tile, K, r0 + i, row.data());
-        q6_k_to_float(row.data(), dst + (int64_t)i * K, K);
-    }
+    tiled_to_float(type::q6_k, q6_kx16_unpack_row, tile, K, r0, n, dst);
 }
 void q6_kx16_tile_from_float(const float *src, void *tile, int64_t K) {
-    const size_t rs = (size_t)(K / QK_K) * sizeof(block_q6_k);
-    std::vector<uint8_t> rows(rs * Q4X16_ROWS);
-    q6_k_from_float(src, rows.data(), K * Q4X16_ROWS);
-    q6_kx16_pack(rows.data(), rs, K, tile);
+    tiled_from_float(type::q6_k, q6_kx16_pack, src, tile, K);
 }
 
 int k3_scale(const uint8_t *s, int j) {

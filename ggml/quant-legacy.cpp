@@ -108,17 +108,10 @@ void q4_0x16_unpack_row(const void *tile, int64_t K, int r, void *row) {
     }
 }
 void q4_0x16_tile_to_float(const void *tile, int64_t K, int r0, int n, float *dst) {
-    std::vector<block_q4_0> row((size_t)(K / QK4_0));
-    for (int i = 0; i < n; i++) {
-        q4_0x16_unpack_row(tile, K, r0 + i, row.data());
-        q4_0_to_float(row.data(), dst + (int64_t)i * K, K);
-    }
+    tiled_to_float(type::q4_0, q4_0x16_unpack_row, tile, K, r0, n, dst);
 }
 void q4_0x16_tile_from_float(const float *src, void *tile, int64_t K) {
-    const size_t rs = (size_t)(K / QK4_0) * sizeof(block_q4_0);
-    std::vector<uint8_t> rows(rs * Q4X16_ROWS);
-    q4_0_from_float(src, rows.data(), K * Q4X16_ROWS);
-    q4_0x16_pack(rows.data(), rs, K, tile);
+    tiled_from_float(type::q4_0, q4_0x16_pack, src, tile, K);
 }
 
 // ---- Q4_1: asymmetric 4-bit (scale + minimum) ----------------------------------------------

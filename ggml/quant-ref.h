@@ -8,6 +8,8 @@
 // because llama.cpp's outputs depend on it.
 #pragma once
 
+#include "type-table.h"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -65,6 +67,12 @@ TERN_DECLARE_LUT(tl2)
 TERN_DECLARE_LUT(tl3)
 TERN_DECLARE_LUT(tl4)
 TERN_DECLARE_LUT(tlt)
+// Runtime-tiled types (blocks.h): a tile converts through the rows of its file type `row`, which
+// unpack/pack take apart and put together; every *x16 tile_to_float/tile_from_float is this.
+using tile_unpack_fn = void (*)(const void *tile, int64_t K, int r, void *row);
+using tile_pack_fn = void (*)(const void *rows, size_t row_bytes, int64_t K, void *tile);
+void tiled_to_float(type row, tile_unpack_fn unpack, const void *tile, int64_t K, int r0, int n, float *dst);
+void tiled_from_float(type row, tile_pack_fn pack, const float *src, void *tile, int64_t K);
 // q4_0x16 (blocks.h): whole tiles of Q4X16_ROWS rows, same signatures.
 TERN_DECLARE_LUT(q4_0x16)
 // Tile of 16 q4_0 rows (row_bytes apart, K elements each) -> q4_0x16, and back.

@@ -155,11 +155,33 @@ size_t row_size(type t, int64_t n) {
     return r ? (size_t)(n / r->block_size) * r->type_size + r->row_extra : 0;
 }
 
+void tiled_to_float(type row, tile_unpack_fn unpack, const void *tile, int64_t K, int r0, int n, float *dst) {
+    std::vector<uint8_t> buf(row_size(row, K));
+    for (int i = 0; i < n; i++) {
+        unpack(tile, K, r0 + i, buf.data());
+        type_get(row)->to_float(buf.data(), dst + (int64_t)i * K, K);
+    }
+}
+void tiled_from_float(type row, tile_pack_fn pack, const float *src, void *tile, int64_t K) {
+    const size_t rs = row_size(row, K);
+    std::vector<uint8_t> rows(rs * Q4X16_ROWS);
+    type_get(row)->from_float(src, rows.data(), K * Q4X16_ROWS);
+    pack(rows.data(), rs, K, tile);
+}
+
+namespace {
+tile_pack_fn tile_packer(type tiled) {
+    switch (tiled) {
+    case type::q4_0x16: return q4_0x16_pack;
+    case type::q4_kx16: return q4_kx16_pack;
+    case type::q6_kx16: return q6_kx16_pack;
+    default: return nullptr;
+    }
+}
+} // namespace
+
 bool rows_repack(type from, type to, const void *src, void *dst, int64_t K, int64_t n) {
-    void (*pack)(const void *, size_t, int64_t, void *) = nullptr;
-    if (from == type::q4_0 && to == type::q4_0x16) pack = q4_0x16_pack;
-    if (from == type::q4_k && to == type::q4_kx16) pack = q4_kx16_pack;
-    if (from == type::q6_k && to == type::q6_kx16) pack = q6_kx16_pack;
+    const tile_pack_fn pack = to != from && to == type_tiled_for(from) ? tile_packer(to) : nullptr;
     if (!pack || K <= 0 || K % type_get(from)->block_size || n < 0 || n % Q4X16_ROWS) return false;
     const size_t rs = row_size(from, K);
     for (int64_t r = 0; r < n; r += Q4X16_ROWS) pack((const uint8_t *)src + r * rs, rs, K, (uint8_t *)dst + r * rs);

@@ -68,9 +68,14 @@ inline bool type_is_lut(type t) {
 // Layouts the runtime makes from a file's type but never stores in a file (q4_0x16, q4_kx16,
 // q6_kx16).
 inline bool type_is_runtime_only(type t) { return t == type::q4_0x16 || t == type::q4_kx16 || t == type::q6_kx16; }
+// The runtime tile layout made from file type t (q4_0 -> q4_0x16, q4_k -> q4_kx16,
+// q6_k -> q6_kx16); t itself for every other type.
+inline type type_tiled_for(type t) {
+    return t == type::q4_0 ? type::q4_0x16 : t == type::q4_k ? type::q4_kx16 : t == type::q6_k ? type::q6_kx16 : t;
+}
 // Repacks n rows of K elements of type `from` (row_size(from, K) bytes apart, a plain layout) into
 // `to` at dst (whole tiles; n a multiple of its tile_rows). Bit-exact: the same values. Supported:
-// q4_0 -> q4_0x16, q4_k -> q4_kx16, q6_k -> q6_kx16. False (nothing written) for any other pair or shape; with
+// to == type_tiled_for(from). False (nothing written) for any other pair or shape; with
 // n = 0 it only says whether the pair and K are supported.
 bool rows_repack(type from, type to, const void *src, void *dst, int64_t K, int64_t n);
 // The same within one buffer (both layouts take the same bytes), a tile at a time.

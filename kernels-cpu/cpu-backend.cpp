@@ -85,17 +85,15 @@ std::string cpu_describe_matmul(type wt, int64_t n_tokens) {
     return isa + " dot, " + type_name(vdt) + " activations";
 }
 
-// q4_0 matrices become q4_0x16 (blocks.h) where the selected ISA has its own tile kernel: on one
+// Q4_0/Q4_K/Q6_K matrices become their 16-row tiles (type_tiled_for; blocks.h) where the selected
+// ISA has its own tile kernel. Q4_0 for instance: on one
 // Zen 5 core its decode GEMV streams 2048 x 8192 from DRAM at 28.8 GB/s against 18.7 for the
 // row kernel (gemv_dot_q4_0), and hot in L2 at 52 against 26. TERN_REPACK=0 keeps file layouts.
 type cpu_weight_layout(const tensor *w) {
     const char *e = std::getenv("TERN_REPACK"); // read at each load (tests compare both layouts)
     const bool off = e && *e == '0';
     const isa_kernels *k = kernels_select();
-    const type to = w->ttype == type::q4_0   ? type::q4_0x16
-                    : w->ttype == type::q4_k ? type::q4_kx16
-                    : w->ttype == type::q6_k ? type::q6_kx16
-                                             : w->ttype;
+    const type to = type_tiled_for(w->ttype);
     if (off || to == w->ttype || !k->tile_gemv[(int)to] || k->tile_gemv[(int)to] == kernels_generic()->tile_gemv[(int)to])
         return w->ttype;
     if (w->ne[2] != 1 || w->ne[3] != 1 || w->ne[1] % type_get(to)->tile_rows || w->ne[0] % type_get(to)->block_size)

@@ -391,6 +391,7 @@ TEST_CASE("decode activations prepared once are reused only while the work area 
         std::vector<uint8_t> aq(row_size(ta, K) * N), bq(row_size(type::q8_0, K) * N);
         if (type_is_runtime_only(ta)) { // quantized as the file type, then tiled
             const type from = ta == type::q4_0x16 ? type::q4_0 : ta == type::q4_kx16 ? type::q4_k : type::q6_k;
+            REQUIRE(type_tiled_for(from) == ta);
             std::vector<uint8_t> rows(aq.size());
             type_get(from)->from_float(af.data(), rows.data(), K * N);
             REQUIRE(rows_repack(from, ta, rows.data(), aq.data(), K, N));
