@@ -183,6 +183,12 @@ TERN_API tern_status tern_model_quantize(const char *in_path, const char *out_pa
 typedef void (*tern_layer_progress)(int32_t layer, int32_t n_layer, void *user_data);
 TERN_API tern_status tern_flash_prepare(const char *in_path, const char *out_path, int32_t n_threads,
                                         tern_layer_progress progress, void *user_data);
+/* The same, with the gate projections (sparse mode's resident predictor) requantized to
+ * gate_type (a type name as for tern_model_quantize, e.g. "q4_0"; NULL keeps theirs), so a
+ * memory budget holds the predictor in less RAM and keeps more neurons. TERN_ERR_INVALID_ARGUMENT
+ * for an unknown type name. */
+TERN_API tern_status tern_flash_prepare_gate(const char *in_path, const char *out_path, const char *gate_type,
+                                             int32_t n_threads, tern_layer_progress progress, void *user_data);
 
 typedef struct tern_context tern_context;
 

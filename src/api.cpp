@@ -562,15 +562,23 @@ void tern_sampler_reset(tern_sampler *s) {
 
 } // extern "C"
 
-extern "C" tern_status tern_flash_prepare(const char *in_path, const char *out_path, int32_t n_threads,
-                                          tern_layer_progress progress, void *user_data) {
+extern "C" tern_status tern_flash_prepare_gate(const char *in_path, const char *out_path, const char *gate_type,
+                                               int32_t n_threads, tern_layer_progress progress, void *user_data) {
     if (!in_path || !out_path) return fail(code::invalid_argument, "tern_flash_prepare: null argument");
+    type gt = type::count_;
+    if (gate_type && (!type_from_name(gate_type, &gt) || type_is_runtime_only(gt)))
+        return fail(code::invalid_argument, ("tern_flash_prepare: unknown gate type '" + std::string(gate_type) + "'").c_str());
     return guarded([&] {
         std::function<void(int, int)> cb;
         if (progress) cb = [&](int l, int n) { progress(l, n, user_data); };
-        status st = flash_prepare(in_path, out_path, n_threads, cb, nullptr);
+        status st = flash_prepare(in_path, out_path, n_threads, cb, nullptr, gt);
         return st.is_ok() ? TERN_OK : set_error(st);
     });
+}
+
+extern "C" tern_status tern_flash_prepare(const char *in_path, const char *out_path, int32_t n_threads,
+                                          tern_layer_progress progress, void *user_data) {
+    return tern_flash_prepare_gate(in_path, out_path, nullptr, n_threads, progress, user_data);
 }
 
 extern "C" tern_status tern_model_quantize(const char *in_path, const char *out_path, const char *type, int32_t n_threads,

@@ -19,7 +19,7 @@ constexpr uint64_t k_bundle_align = 512; // O_DIRECT's logical block size
 }
 
 status flash_prepare(const std::string &in, const std::string &out, int n_threads,
-                     const std::function<void(int, int)> &on_layer, flash_prepare_stats *stats) {
+                     const std::function<void(int, int)> &on_layer, flash_prepare_stats *stats, type gate_type) {
     std::unique_ptr<gguf_file> src;
     TERN_RETURN_IF_ERROR(gguf_file::open(in, &src));
     std::string arch;
@@ -57,6 +57,13 @@ status flash_prepare(const std::string &in, const std::string &out, int n_thread
     // with every neuron kept: perplexity +4.3% with q4_1 down columns).
     const bool wide = bt == type::f32 || bt == type::f16 || bt == type::bf16 || bt == type::q8_0;
     const type dt = wide || E % 32 != 0 ? bt : type::q8_0;
+    if (gate_type != type::count_) {
+        const type_traits *gt = type_get(gate_type);
+        TERN_CHECK_OR_RETURN(gt && gt->from_float && gt->tile_rows == 0 && !type_is_runtime_only(gate_type) &&
+                                 E % gt->block_size == 0,
+                             code::unsupported, "%s: the gate projections cannot be stored as %s (width %lld)", in.c_str(),
+                             gt ? type_name(gate_type) : "an unknown type", (long long)E);
+    }
     const size_t rb = row_size(bt, E);
     // Padded to O_DIRECT's 512 bytes where that costs at most an eighth more (wider models); small
     // bundles are packed (32-byte aligned) and read through the page cache instead.
@@ -69,8 +76,9 @@ status flash_prepare(const std::string &in, const std::string &out, int n_thread
     w.set_u32("tern.ffn_bundle.type", (uint32_t)bt);
     w.set_u32("tern.ffn_bundle.down_type", (uint32_t)dt);
     struct job {
-        const gguf_tensor_info *copy = nullptr; // copied as is, or:
+        const gguf_tensor_info *copy = nullptr; // copied as is (requantized to gate_type if requant), or:
         int64_t layer = -1;                     // a layer's bundle table
+        bool requant = false;
     };
     std::vector<job> jobs;
     for (const auto &t : src->tensors) {
@@ -84,12 +92,33 @@ status flash_prepare(const std::string &in, const std::string &out, int n_thread
             jobs.push_back({nullptr, l});
             continue;
         }
+        const bool gate = t.name.size() > 16 && t.name.compare(t.name.size() - 16, 16, ".ffn_gate.weight") == 0;
+        if (gate && gate_type != type::count_ && gate_type != t.ttype) {
+            TERN_CHECK_OR_RETURN(t.n_dims == 2 && t.ne[0] == E && type_get(t.ttype) && type_get(t.ttype)->to_float,
+                                 code::bad_format, "%s: %s cannot be requantized", in.c_str(), t.name.c_str());
+            w.add_tensor(t.name, gate_type, t.ne, t.n_dims, nullptr);
+            jobs.push_back({&t, -1, true});
+            continue;
+        }
         w.add_tensor(t.name, t.ttype, t.ne, t.n_dims, nullptr);
         jobs.push_back({&t, -1});
     }
     if (n_threads <= 0) n_threads = omp_get_num_procs();
     status st = w.write(out, [&](size_t i, uint8_t *dst, size_t n_bytes) -> status {
         const job &jb = jobs[i];
+        if (jb.copy && jb.requant) {
+            const int64_t K = jb.copy->ne[0], N = jb.copy->ne[1];
+#pragma omp parallel num_threads(n_threads)
+            {
+                std::vector<float> row((size_t)K);
+#pragma omp for schedule(static)
+                for (int64_t r = 0; r < N; r++) {
+                    rows_to_float(jb.copy->ttype, src->tensor_data(*jb.copy), K, r, 1, row.data());
+                    rows_from_float(gate_type, row.data(), dst, K, r, 1);
+                }
+            }
+            return status::ok();
+        }
         if (jb.copy) {
             std::memcpy(dst, src->tensor_data(*jb.copy), std::min(n_bytes, jb.copy->n_bytes));
             return status::ok();

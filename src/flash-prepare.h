@@ -6,12 +6,16 @@
 // (transposed into a row; in q8_0 unless the up rows are 8-bit or wider, then in their type),
 // then zeros up to `stride`: a multiple of 512, so O_DIRECT can read any neuron alone, where
 // that pads by at most an eighth, else of 32. `tern.ffn_bundle.type` and `.down_type` name the
-// two types. The gate projection and everything else are copied unchanged; the file is aligned
-// to 4096 bytes. Down columns are requantized along the other axis, so a bundled model with
-// every neuron kept matches the original closely, not bit for bit.
+// two types. The gate projection stays whole and resident: it is sparse mode's predictor. With
+// gate_type it is requantized to that type (e.g. q4_0 under a q8_0 model), so a memory budget
+// keeps the predictor in RAM with less and has more left for neurons; the gate's values then
+// carry that type's error too. Everything else is copied unchanged; the file is aligned to 4096
+// bytes. Down columns are requantized along the other axis, so a bundled model with every
+// neuron kept matches the original closely, not bit for bit.
 #pragma once
 
 #include "ggml/status.h"
+#include "ggml/type-table.h"
 
 #include <functional>
 #include <string>
@@ -24,7 +28,9 @@ struct flash_prepare_stats {
     std::string bundle_type;
 };
 
+// gate_type: type::count_ keeps the gate projections' own type.
 status flash_prepare(const std::string &in, const std::string &out, int n_threads,
-                     const std::function<void(int layer, int n_layer)> &on_layer, flash_prepare_stats *stats);
+                     const std::function<void(int layer, int n_layer)> &on_layer, flash_prepare_stats *stats,
+                     type gate_type = type::count_);
 
 } // namespace tern

@@ -6,7 +6,9 @@
 // model; the neuron counters add up; bad settings are clear errors.
 #include "test-util.h"
 
+#include "ggml/gguf.h"
 #include "ggml/plan.h"
+#include "ggml/type-table.h"
 #include "kernels-cpu/cpu-backend.h"
 #include "kernels-cpu/vec-dot.h"
 #include "synth.h"
@@ -228,6 +230,73 @@ TEST_CASE("flash-prepare: the bundled model keeps every neuron and agrees with t
     CHECK(std::string(tern_last_error()).find("too small") != std::string::npos);
     std::remove(path.c_str());
     std::remove(bundled.c_str());
+}
+
+TEST_CASE("flash-prepare --gate-type: the predictor gate is requantized, the bundles are unchanged") {
+    const std::string path = test_util::temp_path("sparse-gate.gguf"), plain = test_util::temp_path("sparse-gate-b.gguf"),
+                      small = test_util::temp_path("sparse-gate-g4.gguf");
+    synth_params sp;
+    REQUIRE(synth_preset("tiny", &sp.shape).is_ok());
+    REQUIRE(quant_recipe_parse("Q8_0", &sp.recipe).is_ok());
+    sp.n_threads = 1;
+    REQUIRE(synth_model(path, sp).is_ok());
+    REQUIRE(tern_flash_prepare(path.c_str(), plain.c_str(), 1, nullptr, nullptr) == TERN_OK);
+    REQUIRE(tern_flash_prepare_gate(path.c_str(), small.c_str(), "q4_0", 2, nullptr, nullptr) == TERN_OK);
+    CHECK(tern_flash_prepare_gate(path.c_str(), (small + "x").c_str(), "q9_9", 1, nullptr, nullptr) == TERN_ERR_INVALID_ARGUMENT);
+    CHECK(tern_flash_prepare_gate(path.c_str(), (small + "x").c_str(), "q4_0x16", 1, nullptr, nullptr) == TERN_ERR_INVALID_ARGUMENT);
+    std::unique_ptr<gguf_file> src, a, b;
+    REQUIRE(gguf_file::open(path, &src).is_ok());
+    REQUIRE(gguf_file::open(plain, &a).is_ok());
+    REQUIRE(gguf_file::open(small, &b).is_ok());
+    int n_gate = 0;
+    for (const gguf_tensor_info &t : a->tensors) {
+        CAPTURE(t.name);
+        const gguf_tensor_info *u = b->find_tensor(t.name), *o = src->find_tensor(t.name);
+        REQUIRE(u);
+        if (t.name.find(".ffn_gate.") == std::string::npos) { // bundles and the rest: byte for byte
+            CHECK(u->ttype == t.ttype);
+            REQUIRE(u->n_bytes == t.n_bytes);
+            CHECK(std::memcmp(a->tensor_data(t), b->tensor_data(*u), t.n_bytes) == 0);
+            continue;
+        }
+        // The gate: the original's values quantized to q4_0 by the reference quantizer.
+        n_gate++;
+        REQUIRE(o);
+        CHECK(u->ttype == type::q4_0);
+        CHECK(u->ne[0] == o->ne[0]);
+        CHECK(u->ne[1] == o->ne[1]);
+        const int64_t K = o->ne[0], N = o->ne[1];
+        std::vector<float> f((size_t)(K * N));
+        rows_to_float(o->ttype, src->tensor_data(*o), K, 0, N, f.data());
+        std::vector<uint8_t> want(row_size(type::q4_0, K) * (size_t)N);
+        rows_from_float(type::q4_0, f.data(), want.data(), K, 0, N);
+        REQUIRE(u->n_bytes >= want.size());
+        CHECK(std::memcmp(b->tensor_data(*u), want.data(), want.size()) == 0);
+    }
+    CHECK(n_gate == (int)sp.shape.n_layer);
+    // It loads and runs, and with every neuron kept stays close to the q8_0-gated bundle.
+    auto logits = [](const std::string &p) {
+        tern_model_params mp = tern_model_default_params();
+        tern_model *m = nullptr;
+        REQUIRE(tern_model_load(p.c_str(), &mp, &m) == TERN_OK);
+        model_ptr mm(m, tern_model_free);
+        tern_context_params cp = tern_context_default_params();
+        cp.n_ctx = 32;
+        cp.n_threads = 1;
+        tern_context *c = nullptr;
+        REQUIRE(tern_context_init(m, &cp, &c) == TERN_OK);
+        std::unique_ptr<tern_context, void (*)(tern_context *)> ctx(c, tern_context_free);
+        const tern_token prompt[4] = {1, 7, 42, 99};
+        REQUIRE(tern_decode(c, prompt, 4, false) == TERN_OK);
+        const float *l = tern_get_logits(c, -1);
+        return std::vector<float>(l, l + tern_model_n_vocab(m));
+    };
+    const std::vector<float> x = logits(plain), y = logits(small);
+    double e = 0, n = 0;
+    for (size_t i = 0; i < x.size(); i++) e += (x[i] - y[i]) * (x[i] - y[i]), n += (double)x[i] * x[i];
+    CHECK(std::sqrt(e / n) > 1e-5); // the gate did change
+    CHECK(std::sqrt(e / n) < 0.1);
+    for (const std::string &f : {path, plain, small}) std::remove(f.c_str());
 }
 
 TEST_CASE("flash-prepare refuses architectures whose FFN cannot be bundled") {

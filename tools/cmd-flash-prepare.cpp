@@ -12,7 +12,7 @@ namespace tern_cli {
 
 namespace {
 struct prepare_opts {
-    std::string in, out;
+    std::string in, out, gate_type;
     int threads = 0;
 };
 
@@ -23,7 +23,8 @@ void on_layer(int32_t layer, int32_t n_layer, void *) {
 
 int prepare(const prepare_opts &o) {
     const auto t0 = std::chrono::steady_clock::now();
-    if (tern_flash_prepare(o.in.c_str(), o.out.c_str(), o.threads, on_layer, nullptr) != TERN_OK) {
+    if (tern_flash_prepare_gate(o.in.c_str(), o.out.c_str(), o.gate_type.empty() ? nullptr : o.gate_type.c_str(), o.threads,
+                                on_layer, nullptr) != TERN_OK) {
         std::fprintf(stderr, "\ntern: error: %s\n", tern_last_error());
         return 1;
     }
@@ -42,6 +43,8 @@ runner add_flash_prepare(CLI::App &app) {
     CLI::App *c = app.add_subcommand("flash-prepare", "bundle each FFN neuron's up row and down column for flash sparse mode");
     c->add_option("input", o->in, "GGUF model (llama architecture)")->required();
     c->add_option("output", o->out, "bundled GGUF to write")->required();
+    c->add_option("--gate-type", o->gate_type,
+                  "requantize the gate projections (the resident predictor) to TYPE, e.g. q4_0: less RAM for it, more for neurons");
     c->add_option("-t,--threads", o->threads, "threads (0 = all cores)");
     return [o] { return prepare(*o); };
 }
