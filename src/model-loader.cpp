@@ -255,8 +255,10 @@ status model_load(const char *path, const tern_model_params &params, std::unique
         // Default window: two tokens' worth of neurons (on the llama-1b shape at keep 0.1 under a
         // 560 MiB cap: 27% hits and 6.8 tokens/s with one token's worth, 46% and 7.5 with two, 65%
         // and 6.5 with four, whose memory then pushes dense weights out).
+        // Budget left once every dense weight is resident widens the default window further.
         sc.window = params.flash_window > 0 ? params.flash_window
                                             : std::max<int64_t>(1, (int64_t)std::llround(2.0 * m->hp.ffn_keep * (double)m->hp.n_ff));
+        sc.window_grow = params.flash_window == 0;
         const tensor *lookup_only = m->w.tok_embd != m->w.output ? m->w.tok_embd : nullptr;
         if (params.progress_callback)
             sc.progress = [&params](float p) { return params.progress_callback(p, params.progress_user_data); };

@@ -48,6 +48,23 @@ status weight_store::plan_windows(const std::vector<const tensor *> &bundles, co
     return status::ok();
 }
 
+// Every dense weight is resident and `spare` bytes of the budget are unused: give each window the
+// same number of extra neurons (a larger window means fewer neurons read per token).
+void weight_store::grow_windows(uint64_t spare) {
+    uint64_t per_neuron = 0; // one more neuron in every window
+    for (const neuron_window &w : windows_)
+        if (w.cap < w.n_rows) per_neuron += w.stride;
+    if (per_neuron == 0) return;
+    const int64_t extra = (int64_t)(spare / per_neuron);
+    for (neuron_window &w : windows_) {
+        const int64_t cap = std::min<int64_t>(w.n_rows, w.cap + extra);
+        st_.bytes_window += (uint64_t)(cap - w.cap) * w.stride;
+        w.cap = cap;
+        w.neuron_in.assign((size_t)cap, -1);
+        w.stamp.assign((size_t)cap, 0);
+    }
+}
+
 status weight_store::gather(neuron_window &w, const tensor *coef) {
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t F = w.n_rows, M = coef->ne[1];

@@ -79,6 +79,8 @@ status weight_store::open(const std::string &path, const gguf_file &f, std::dequ
     uint64_t reserved = 0;
     if (total > cfg.budget && !bundles.empty()) TERN_RETURN_IF_ERROR(s->plan_windows(bundles, cfg, &reserved));
     TERN_RETURN_IF_ERROR(s->plan(lookup_only, cfg.budget, reserved));
+    if (cfg.window_grow && !s->windows_.empty() && !s->streaming_ && reserved + s->st_.bytes_pinned < cfg.budget)
+        s->grow_windows(cfg.budget - reserved - s->st_.bytes_pinned);
 
     // Read the pinned tensors into one arena, in file order.
     for (const entry &e : s->entries_)

@@ -36,8 +36,10 @@ namespace tern {
 struct store_config {
     uint64_t budget = 0;   // bytes of weight memory (pinned + ring + neuron windows)
     bool direct_io = true; // O_DIRECT reads where the file system supports them
-    // Sparse mode: neurons per bundle table kept in its window (0: all of them).
+    // Sparse mode: neurons per bundle table kept in its window (0: all of them). With window_grow,
+    // budget left over once every dense weight is resident widens the windows too.
     int64_t window = 0;
+    bool window_grow = false;
     // The layout each weight is computed in (backend_iface::weight_layout); null or the tensor's
     // own type: as in the file. Converted in RAM after every read, so passes see what resident
     // mode's repacked weights hold.
@@ -122,6 +124,7 @@ class weight_store {
     weight_store() = default;
     status plan(const tensor *lookup_only, uint64_t budget, uint64_t reserved);
     status plan_windows(const std::vector<const tensor *> &bundles, const store_config &cfg, uint64_t *bytes);
+    void grow_windows(uint64_t spare);
     status gather(neuron_window &w, const tensor *coef);
     status read_runs(const neuron_window &w, const std::vector<read_run> &runs);
     void reader_loop();

@@ -219,6 +219,24 @@ TEST_CASE("flash-prepare: the bundled model keeps every neuron and agrees with t
             CHECK(s.bytes_read_neurons / (s.neurons_used - s.neurons_cached) >= 2 * 272); // one bundle per neuron read
         }
     }
+    // Budgets where every dense weight fits: the default window grows into what is left, an
+    // explicit one does not; results stay bit-identical.
+    {
+        uint64_t prev = 0;
+        for (double f : {0.9, 0.97}) {
+            CAPTURE(f);
+            model_ptr m = load(bundled, (uint64_t)(f * (double)weights), 0.3f, 0);
+            const tern_io_stats s0 = tern_model_io_stats(m.get());
+            CHECK(s0.bytes_streamed_per_pass == 0);
+            CHECK(s0.bytes_resident + s0.bytes_window <= s0.mem_budget);
+            CHECK(s0.bytes_window > prev);
+            prev = s0.bytes_window;
+            const std::vector<float> got = run(m.get());
+            CHECK(std::memcmp(got.data(), ref.data(), ref.size() * sizeof(float)) == 0);
+            const uint64_t fixed = tern_model_io_stats(load(bundled, (uint64_t)(f * (double)weights), 0.3f, 461).get()).bytes_window;
+            CHECK(fixed < s0.bytes_window);
+        }
+    }
     // Bad settings.
     tern_model_params mp = tern_model_default_params();
     mp.flash_keep = 1.5f;
