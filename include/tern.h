@@ -76,7 +76,8 @@ typedef struct tern_model_params {
      * uses, those with the largest |silu(gate)| (0 or 1: all, which matches the original model up
      * to the bundles' requantized down columns). flash_window: with a mem_budget, how many
      * neurons per layer stay cached after use, least recently used evicted (0: 2 x flash_keep x
-     * the FFN width, two tokens' worth). */
+     * the FFN width, two tokens' worth, widened into any budget left once every dense weight is
+     * resident). */
     float flash_keep;
     int32_t flash_window;
     /* Called while weights are loaded, from the loading thread, with progress from 0 to 1 (the

@@ -46,7 +46,7 @@ void add_mem_options(CLI::App *c, mem_opts *o) {
                   "bundled models (tern flash-prepare): the fraction of FFN neurons each token uses, e.g. 0.3 (default: all)")
         ->check(CLI::Range(0.0, 1.0));
     c->add_option("--flash-window", o->flash_window,
-                  "with --flash-sparse and --mem-budget: FFN neurons per layer kept cached (default: two tokens' worth)")
+                  "with --flash-sparse and --mem-budget: FFN neurons per layer kept cached (default: two tokens' worth, more if the budget has room)")
         ->check(CLI::Range(0, 1 << 24));
     c->add_option("--ngl,--n-gpu-layers", o->n_gpu_layers,
                   "layers to run on the GPU (-ngl works too; 999: all, with the output matrix; default 0: CPU only)")
